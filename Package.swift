@@ -8,6 +8,7 @@ let package = Package(
   products: [
     .executable(name: "tinyc", targets: ["tinyc"]),
     .library(name: "TinyC", targets: ["TinyC"]),
+    .library(name: "TFLiteFrontend", targets: ["TFLiteFrontend"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -41,7 +42,7 @@ let package = Package(
       path: "Sources/tinyc", swiftSettings: swiftSettings),
     .testTarget(name: "TinyIRTests", dependencies: ["TinyIR"], swiftSettings: swiftSettings),
     .testTarget(
-      name: "TinyPassesTests", dependencies: ["TinyPasses", "Interpreter"], swiftSettings: swiftSettings),
+      name: "TinyPassesTests", dependencies: ["TinyPasses", "Interpreter", "TFLiteFrontend"], swiftSettings: swiftSettings),
     .testTarget(
       name: "TFLiteFrontendTests", dependencies: ["TFLiteFrontend", "TinyIR"],
       swiftSettings: swiftSettings),
