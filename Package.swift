@@ -16,7 +16,8 @@ let package = Package(
   ],
   targets: [
     .target(name: "TinyIR", path: "IR", swiftSettings: swiftSettings),
-    .target(name: "TinyPasses", dependencies: ["TinyIR"], path: "Passes", swiftSettings: swiftSettings),
+    .target(
+      name: "TinyPasses", dependencies: ["TinyIR", "Interpreter"], path: "Passes", swiftSettings: swiftSettings),
     .target(
       name: "Interpreter", dependencies: ["TinyIR"], path: "Backends/Interpreter",
       swiftSettings: swiftSettings),
