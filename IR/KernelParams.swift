@@ -77,3 +77,41 @@ public enum KernelParams {
     Requant(Double(a.scale) / Double(b.scale))
   }
 }
+
+extension KernelParams {
+  /// LOGISTIC / TANH (int8, TFLM): input multiplier and left shift from the input scale with 4
+  /// integer bits (logistic) or 4 (tanh), and the input range radius.
+  public static func logisticTanh(inputScale: Float, tanh: Bool) -> (radius: Int32, multiplier: Int32, leftShift: Int32)
+  {
+    let integerBits = 4
+    let real = Double(inputScale) * Double(Int64(1) << (31 - integerBits))
+    let (m, s) = QuantMath.quantizeMultiplier(real)
+    _ = tanh
+    let maxRescaled =
+      1.0 * Double((1 << integerBits) - 1) * Double(Int64(1) << (31 - integerBits)) / Double(Int64(1) << s)
+    return (Int32(maxRescaled.rounded(.down)), m, Int32(s))
+  }
+
+  /// HARD_SWISH (int8, TFLM): Q15 multipliers for the "reluish" and output scales.
+  public static func hardSwish(input: Quantization, output: Quantization) -> (
+    reluishMultiplier: Int32, reluishExponent: Int32, outputMultiplier: Int32, outputExponent: Int32
+  ) {
+    let hires = input.scale * (1.0 / 128.0)
+    let reluishScale = Float(3.0 / 32768.0)
+    func q15(_ real: Float) -> (Int32, Int32) {
+      let (m, s) = QuantMath.quantizeMultiplier(Double(real))
+      // DownScaleInt32ToInt16Multiplier: round the Q31 multiplier to Q15, saturating.
+      let rounded = (Int64(m) + (1 << 15)) >> 16
+      return (Int32(min(rounded, Int64(Int16.max))), Int32(s))
+    }
+    let r = q15(hires / reluishScale)
+    let o = q15(hires / output.scale)
+    return (r.0, r.1, o.0, o.1)
+  }
+
+  /// LEAKY_RELU (int8, TFLM): identity and alpha multipliers (float32 product for alpha).
+  public static func leakyRelu(alpha: Float, input: Quantization, output: Quantization) -> (identity: Requant, alpha: Requant)
+  {
+    (Requant(Double(input.scale) / Double(output.scale)), Requant(Double(input.scale * alpha) / Double(output.scale)))
+  }
+}
