@@ -39,7 +39,9 @@ let package = Package(
       path: "Sources/TinyC", swiftSettings: swiftSettings),
     .executableTarget(
       name: "tinyc",
-      dependencies: ["TinyC", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      dependencies: [
+        "TinyC", "TinyIR", "TinyPasses", "CMSISBackend", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
       path: "Sources/tinyc", swiftSettings: swiftSettings),
     .testTarget(name: "TinyIRTests", dependencies: ["TinyIR"], swiftSettings: swiftSettings),
     .testTarget(

@@ -81,8 +81,7 @@ public enum KernelParams {
 extension KernelParams {
   /// LOGISTIC / TANH (int8, TFLM): input multiplier and left shift from the input scale with 4
   /// integer bits (logistic) or 4 (tanh), and the input range radius.
-  public static func logisticTanh(inputScale: Float, tanh: Bool) -> (radius: Int32, multiplier: Int32, leftShift: Int32)
-  {
+  public static func logisticTanh(inputScale: Float, tanh: Bool) -> (radius: Int32, multiplier: Int32, leftShift: Int32) {
     let integerBits = 4
     let real = Double(inputScale) * Double(Int64(1) << (31 - integerBits))
     let (m, s) = QuantMath.quantizeMultiplier(real)
@@ -110,8 +109,7 @@ extension KernelParams {
   }
 
   /// LEAKY_RELU (int8, TFLM): identity and alpha multipliers (float32 product for alpha).
-  public static func leakyRelu(alpha: Float, input: Quantization, output: Quantization) -> (identity: Requant, alpha: Requant)
-  {
+  public static func leakyRelu(alpha: Float, input: Quantization, output: Quantization) -> (identity: Requant, alpha: Requant) {
     (Requant(Double(input.scale) / Double(output.scale)), Requant(Double(input.scale * alpha) / Double(output.scale)))
   }
 }

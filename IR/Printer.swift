@@ -8,7 +8,7 @@
 ///
 /// Constants larger than `elideOver` bytes print as a digest; `nil` prints every byte, which
 /// is what a file meant to be parsed again needs.
-public struct Printer {
+public struct Printer: Sendable {
   public var elideOver: Int?
   public init(elideOver: Int? = nil) { self.elideOver = elideOver }
 

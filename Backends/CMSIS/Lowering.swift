@@ -1,0 +1,427 @@
+import Foundation
+import TinyIR
+
+/// Lowers one op at a time to C: a block that sets up CMSIS-NN's structs and calls the
+/// kernel, or a `tinyc_*` kernel where CMSIS-NN has none. Constants (weights, biases,
+/// requantization multipliers and shifts) are collected into `constants` as `const` arrays.
+struct Lowering {
+  let g: Graph
+  let layout: ArenaLayout
+  let prefix: String
+  let target: Target
+  var constants = CSource()
+  var constantName: [ValueID: String] = [:]
+  private var counter = 0
+
+  init(g: Graph, layout: ArenaLayout, prefix: String, target: Target) {
+    self.g = g
+    self.layout = layout
+    self.prefix = prefix
+    self.target = target
+    for id in g.constants.keys.sorted() {
+      guard let data = g.constants[id] else { continue }
+      let name = "\(prefix)_\(CSource.identifier(g[id].name))"
+      constantName[id] = name
+      constants.line("/* %\(g[id].name): \(Printer.type(g[id].type)) */")
+      constants.text += Self.array(name, g[id].type, data.bytes)
+    }
+  }
+
+  private static func array(_ name: String, _ t: TensorType, _ bytes: [UInt8]) -> String {
+    let a = NDArray(shape: t.shape, elementType: t.elementType, bytes: bytes)
+    let count = max(t.elementCount, 1)
+    switch t.elementType {
+    case .f32:
+      return "static const float \(name)[\(count)] = {\n" + CSource.values(a.floats, CSource.float) + "};\n\n"
+    case .i32:
+      return "static const int32_t \(name)[\(count)] = {\n" + CSource.values(a.int32s, CSource.int32) + "};\n\n"
+    case .i16:
+      return "static const int16_t \(name)[\(count)] = {\n" + CSource.values(a.integers) { String($0) } + "};\n\n"
+    case .u8:
+      return "static const uint8_t \(name)[\(count)] = {\n" + CSource.values(a.integers) { String($0) } + "};\n\n"
+    case .i8:
+      return "static const int8_t \(name)[\(count)] = {\n" + CSource.values(a.integers) { String($0) } + "};\n\n"
+    case .i4, .i2:
+      return "static const uint8_t \(name)[\(max(bytes.count, 1))] = {\n" + CSource.values(bytes) { String($0) } + "};\n\n"
+    }
+  }
+
+  private mutating func constArray(_ what: String, _ values: [Int32]) -> String {
+    counter += 1
+    let name = "\(prefix)_\(what)\(counter)"
+    constants.text += "static const int32_t \(name)[\(values.count)] = {\n" + CSource.values(values, CSource.int32) + "};\n\n"
+    return name
+  }
+
+  private func fail(_ i: Int, _ op: Op, _ why: String) -> BackendError {
+    BackendError("op \(i) (\(op.kind.mnemonic), \(op.location)): \(why)")
+  }
+
+  /// A C expression for a value's data: a constant's array or its place in the arena.
+  private func ptr(_ v: ValueID, _ i: Int, _ op: Op) throws -> String {
+    let t = g[v].type
+    let ctype: String
+    switch t.elementType {
+    case .f32: ctype = "float"
+    case .i32: ctype = "int32_t"
+    case .i16: ctype = "int16_t"
+    case .u8: ctype = "uint8_t"
+    case .i8, .i4, .i2: ctype = "int8_t"
+    }
+    if let name = constantName[v] { return "(const \(ctype) *)\(name)" }
+    guard let off = layout.offsets[v] else { throw fail(i, op, "%\(g[v].name) has no place in the arena") }
+    if ctype != "int8_t" && ctype != "uint8_t" && off % 4 != 0 {
+      throw fail(i, op, "%\(g[v].name) is not 4-byte aligned in the arena (offset \(off))")
+    }
+    return ctype == "int8_t" ? "(arena + \(off))" : "((\(ctype) *)(void *)(arena + \(off)))"
+  }
+
+  private func q(_ v: ValueID) -> Quantization { g[v].type.quantization ?? Quantization(scale: 1, zeroPoint: 0) }
+
+  private func dims(_ s: [Int]) -> String {
+    let p = s.count == 4 ? s : (s.count == 2 ? [s[0], 1, 1, s[1]] : [1, 1, 1, s.reduce(1, *)])
+    return "{\(p[0]), \(p[1]), \(p[2]), \(p[3])}"
+  }
+
+  private static func floatRange(_ a: Activation) -> (String, String) {
+    guard let r = a.range else { return ("-INFINITY", "INFINITY") }
+    return (CSource.float(r.min), CSource.float(r.max))
+  }
+
+  mutating func lower(_ i: Int, _ op: Op, into c: inout CSource) throws {
+    let x = op.inputs.first
+    let y = op.outputs[0]
+    let yt = g[y].type
+    let isFloat = yt.elementType == .f32 && (x.map { g[$0].type.elementType == .f32 } ?? true)
+    c.line("  { /* op \(i): \(op.kind.mnemonic) \(op.location) */")
+    defer { c.line("  }") }
+    if op.kind.isView {
+      guard let x, layout.offsets[x] == layout.offsets[y] || constantName[x] != nil else {
+        throw fail(i, op, "a reshape must alias its operand in the arena")
+      }
+      if let name = constantName[x] {
+        c.line("    memcpy(\(try ptr(y, i, op)), \(name), \(yt.byteCount));")
+      } else {
+        c.line("    /* view of %\(g[x].name): no data moves */")
+      }
+      return
+    }
+    guard let x else { throw fail(i, op, "has no operands") }
+    let xt = g[x].type
+    if !isFloat, xt.elementType != .i8 || (yt.elementType != .i8 && op.kind != .dequantize) {
+      if !(op.kind == .quantize && xt.elementType == .f32) {
+        throw fail(i, op, "the C back-end lowers int8 and float32 ops; this one is \(xt.elementType.rawValue) → \(yt.elementType.rawValue)")
+      }
+    }
+    let X = try ptr(x, i, op)
+    let Y = try ptr(y, i, op)
+    let n = yt.elementCount
+    switch op.kind {
+    case .conv2d(let w, let act), .depthwiseConv2d(let w, _, let act):
+      let f = g[op.inputs[1]].type.shape
+      let depthwise: Bool
+      if case .depthwiseConv2d = op.kind { depthwise = true } else { depthwise = false }
+      let bias = op.inputs.count > 2 ? try ptr(op.inputs[2], i, op) : "NULL"
+      if isFloat {
+        let (lo, hi) = Self.floatRange(act)
+        let s = xt.shape
+        let o = yt.shape
+        let biasF = op.inputs.count > 2 ? bias : "NULL"
+        if depthwise {
+          c.line(
+            "    if (tinyc_depthwise_conv2d_f32(\(X), \(s[0]), \(s[1]), \(s[2]), \(s[3]), \(try ptr(op.inputs[1], i, op)), \(f[1]), \(f[2]), \(f[3] / s[3]), \(biasF), \(w.strideH), \(w.strideW), \(w.padding.top), \(w.padding.left), \(w.dilationH), \(w.dilationW), \(lo), \(hi), \(Y), \(o[1]), \(o[2])) != 0) return -\(i + 1);"
+          )
+        } else {
+          c.line(
+            "    if (tinyc_conv2d_f32(\(X), \(s[0]), \(s[1]), \(s[2]), \(s[3]), \(try ptr(op.inputs[1], i, op)), \(f[0]), \(f[1]), \(f[2]), \(f[3]), \(biasF), \(w.strideH), \(w.strideW), \(w.padding.top), \(w.padding.left), \(w.dilationH), \(w.dilationW), \(lo), \(hi), \(Y), \(o[1]), \(o[2])) != 0) return -\(i + 1);"
+          )
+        }
+        return
+      }
+      guard g[op.inputs[1]].type.elementType == .i8 else { throw fail(i, op, "weights must be int8 for CMSIS-NN") }
+      let outC = yt.shape[3]
+      let rq = KernelParams.perChannel(input: q(x), weights: q(op.inputs[1]), output: q(y), channels: outC)
+      let mult = constArray("mult", rq.map(\.multiplier))
+      let shift = constArray("shift", rq.map(\.shift))
+      let (lo, hi) = KernelParams.activationRange(act, output: yt)
+      c.line("    const cmsis_nn_dims input_dims = \(dims(xt.shape));")
+      c.line("    const cmsis_nn_dims filter_dims = \(dims(f));")
+      c.line("    const cmsis_nn_dims bias_dims = {1, 1, 1, \(outC)};")
+      c.line("    const cmsis_nn_dims output_dims = \(dims(yt.shape));")
+      c.line("    const cmsis_nn_per_channel_quant_params quant = {(int32_t *)\(mult), (int32_t *)\(shift)};")
+      let common =
+        ".input_offset = \(-q(x).zeroPoint), .output_offset = \(q(y).zeroPoint), .stride = {\(w.strideW), \(w.strideH)}, .padding = {\(w.padding.left), \(w.padding.top)}, .dilation = {\(w.dilationW), \(w.dilationH)}, .activation = {\(lo), \(hi)}"
+      let fn: String
+      if case .depthwiseConv2d(_, let m, _) = op.kind {
+        c.line("    const cmsis_nn_dw_conv_params params = {\(common.replacingFirst(".stride", with: ".ch_mult = \(m), .stride"))};")
+        fn = "arm_depthwise_conv_wrapper_s8"
+      } else {
+        c.line("    const cmsis_nn_conv_params params = {\(common)};")
+        fn = "arm_convolve_wrapper_s8"
+      }
+      emitContext(i, op, fn: fn, sizeArgs: "&params, &input_dims, &filter_dims, &output_dims", into: &c)
+      c.line(
+        "    if (\(fn)(&ctx, &params, &quant, &input_dims, \(X), &filter_dims, \(try ptr(op.inputs[1], i, op)), &bias_dims, \(bias == "NULL" ? "NULL" : bias), &output_dims, \(Y)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
+      )
+    case .fullyConnected(let act, _):
+      let wt = g[op.inputs[1]].type
+      let outC = wt.shape[0]
+      let depth = wt.shape[1]
+      let rows = n / outC
+      let bias = op.inputs.count > 2 ? try ptr(op.inputs[2], i, op) : "NULL"
+      if isFloat {
+        let (lo, hi) = Self.floatRange(act)
+        c.line(
+          "    tinyc_fully_connected_f32(\(X), \(rows), \(depth), \(try ptr(op.inputs[1], i, op)), \(outC), \(bias), \(lo), \(hi), \(Y));")
+        return
+      }
+      guard wt.elementType == .i8 else { throw fail(i, op, "weights must be int8 for CMSIS-NN") }
+      let (lo, hi) = KernelParams.activationRange(act, output: yt)
+      c.line("    const cmsis_nn_dims input_dims = {\(rows), 1, 1, \(depth)};")
+      c.line("    const cmsis_nn_dims filter_dims = {\(depth), 1, 1, \(outC)};")
+      c.line("    const cmsis_nn_dims bias_dims = {1, 1, 1, \(outC)};")
+      c.line("    const cmsis_nn_dims output_dims = {\(rows), 1, 1, \(outC)};")
+      c.line(
+        "    const cmsis_nn_fc_params params = {.input_offset = \(-q(x).zeroPoint), .filter_offset = 0, .output_offset = \(q(y).zeroPoint), .activation = {\(lo), \(hi)}};"
+      )
+      let fn: String
+      if q(op.inputs[1]).isPerAxis {
+        let rq = KernelParams.perChannel(input: q(x), weights: q(op.inputs[1]), output: q(y), channels: outC)
+        let mult = constArray("mult", rq.map(\.multiplier))
+        let shift = constArray("shift", rq.map(\.shift))
+        c.line("    const cmsis_nn_per_channel_quant_params quant = {(int32_t *)\(mult), (int32_t *)\(shift)};")
+        fn = "arm_fully_connected_per_channel_s8"
+      } else {
+        let r = KernelParams.Requant(Double(q(x).scale) * Double(q(op.inputs[1]).scale) / Double(q(y).scale))
+        c.line("    const cmsis_nn_per_tensor_quant_params quant = {\(r.multiplier), \(r.shift)};")
+        fn = "arm_fully_connected_s8"
+      }
+      emitContext(i, op, fn: "arm_fully_connected_s8", sizeArgs: "&filter_dims", into: &c)
+      c.line(
+        "    if (\(fn)(&ctx, &params, &quant, &input_dims, \(X), &filter_dims, \(try ptr(op.inputs[1], i, op)), &bias_dims, \(bias), &output_dims, \(Y)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
+      )
+    case .averagePool2d(let w, let fh, let fw, let act), .maxPool2d(let w, let fh, let fw, let act):
+      let isMax: Bool
+      if case .maxPool2d = op.kind { isMax = true } else { isMax = false }
+      let s = xt.shape
+      let o = yt.shape
+      if isFloat {
+        let (lo, hi) = Self.floatRange(act)
+        c.line(
+          "    tinyc_\(isMax ? "maxpool" : "avgpool")_f32(\(X), \(s[0]), \(s[1]), \(s[2]), \(s[3]), \(fh), \(fw), \(w.strideH), \(w.strideW), \(w.padding.top), \(w.padding.left), \(lo), \(hi), \(Y), \(o[1]), \(o[2]));"
+        )
+        return
+      }
+      guard q(x) == q(y) else { throw fail(i, op, "int8 pooling needs the same quantization on input and output") }
+      let (lo, hi) = KernelParams.activationRange(act, output: yt)
+      c.line("    const cmsis_nn_dims input_dims = \(dims(s));")
+      c.line("    const cmsis_nn_dims filter_dims = {1, \(fh), \(fw), 1};")
+      c.line("    const cmsis_nn_dims output_dims = \(dims(o));")
+      c.line(
+        "    const cmsis_nn_pool_params params = {.stride = {\(w.strideW), \(w.strideH)}, .padding = {\(w.padding.left), \(w.padding.top)}, .activation = {\(lo), \(hi)}};"
+      )
+      if isMax {
+        c.line("    const cmsis_nn_context ctx = {NULL, 0};")
+      } else {
+        emitContext(i, op, fn: "arm_avgpool_s8", sizeArgs: "\(o[2]), \(s[3])", into: &c)
+      }
+      c.line(
+        "    if (\(isMax ? "arm_max_pool_s8" : "arm_avgpool_s8")(&ctx, &params, &input_dims, \(X), &filter_dims, &output_dims, \(Y)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
+      )
+    case .softmax(let beta):
+      let row = yt.shape.last ?? 1
+      if isFloat {
+        c.line("    tinyc_softmax_f32(\(X), \(n / row), \(row), \(CSource.float(beta)), \(Y));")
+        return
+      }
+      let p = KernelParams.softmax(beta: beta, inputScale: q(x).scale)
+      c.line("    arm_softmax_s8(\(X), \(n / row), \(row), \(p.multiplier), \(p.shift), \(p.diffMin), \(Y));")
+    case .add(let act), .sub(let act), .mul(let act):
+      let b = op.inputs[1]
+      let B = try ptr(b, i, op)
+      let kindName: String
+      switch op.kind {
+      case .add: kindName = "add"
+      case .sub: kindName = "sub"
+      default: kindName = "mul"
+      }
+      let broadcast = g[b].type.shape != yt.shape || xt.shape != yt.shape
+      var shapes = ""
+      if broadcast {
+        guard yt.rank <= 4 else { throw fail(i, op, "broadcasting is lowered for tensors of rank 4 or less") }
+        func pad4(_ s: [Int]) -> String {
+          (Array(repeating: 1, count: 4 - s.count) + s).map(String.init).joined(separator: ", ")
+        }
+        c.line("    const int32_t shape_1[4] = {\(pad4(xt.shape))};")
+        c.line("    const int32_t shape_2[4] = {\(pad4(g[b].type.shape))};")
+        shapes = "shape_1, \(B), shape_2"
+      }
+      if isFloat {
+        let (lo, hi) = Self.floatRange(act)
+        if broadcast {
+          c.line("    if (tinyc_\(kindName)_f32_broadcast(\(X), \(shapes), \(lo), \(hi), \(Y)) != 0) return -\(i + 1);")
+        } else {
+          c.line("    tinyc_\(kindName)_f32(\(X), \(B), \(n), \(lo), \(hi), \(Y));")
+        }
+        return
+      }
+      let (lo, hi) = KernelParams.activationRange(act, output: yt)
+      if kindName == "mul" {
+        let r = KernelParams.mul(q(x), q(b), out: q(y))
+        if broadcast {
+          c.line(
+            "    if (tinyc_mul_s8_broadcast(\(X), \(shapes), \(-q(x).zeroPoint), \(-q(b).zeroPoint), \(Y), \(q(y).zeroPoint), \(r.multiplier), \(r.shift), \(lo), \(hi)) != 0) return -\(i + 1);"
+          )
+        } else {
+          c.line(
+            "    if (arm_elementwise_mul_s8(\(X), \(B), \(-q(x).zeroPoint), \(-q(b).zeroPoint), \(Y), \(q(y).zeroPoint), \(r.multiplier), \(r.shift), \(lo), \(hi), \(n)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
+          )
+        }
+      } else {
+        let p = KernelParams.addSub(q(x), q(b), out: q(y))
+        let params =
+          "\(p.input1Offset), \(p.input1.multiplier), \(p.input1.shift), \(p.input2Offset), \(p.input2.multiplier), \(p.input2.shift), \(p.leftShift), \(Y), \(p.outputOffset), \(p.output.multiplier), \(p.output.shift), \(lo), \(hi)"
+        if broadcast {
+          c.line("    if (tinyc_\(kindName)_s8_broadcast(\(X), \(shapes), \(params)) != 0) return -\(i + 1);")
+        } else if kindName == "add" {
+          c.line("    if (arm_elementwise_add_s8(\(X), \(B), \(params), \(n)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);")
+        } else {
+          c.line("    tinyc_sub_s8(\(X), \(B), \(params), \(n));")
+        }
+      }
+    case .concat(let axis, _):
+      let outer = yt.shape[..<axis].reduce(1, *)
+      let inner = yt.shape[(axis + 1)...].reduce(1, *)
+      let sizes = op.inputs.map { Int32(g[$0].type.shape[axis]) }
+      let sizeArr = constArray("axis", sizes)
+      let ptrs = try op.inputs.map { try ptr($0, i, op) }
+      if isFloat {
+        c.line("    const void *const inputs[\(ptrs.count)] = {\(ptrs.joined(separator: ", "))};")
+        c.line("    tinyc_concat(inputs, \(ptrs.count), \(sizeArr), \(outer), \(inner), 4, \(Y));")
+        return
+      }
+      let rqs: [KernelParams.Requant?] = op.inputs.map { q($0) == q(y) ? nil : KernelParams.rescale(from: q($0), to: q(y)) }
+      let zps = constArray("zp", op.inputs.map { Int32(q($0).zeroPoint) })
+      let mults = constArray("mult", rqs.map { $0?.multiplier ?? 0 })
+      let shifts = constArray("shift", rqs.map { $0?.shift ?? 0 })
+      c.line("    const int8_t *const inputs[\(ptrs.count)] = {\(ptrs.joined(separator: ", "))};")
+      c.line(
+        "    tinyc_concat_s8(inputs, \(ptrs.count), \(sizeArr), \(outer), \(inner), \(zps), \(mults), \(shifts), \(q(y).zeroPoint), \(Y));")
+    case .pad(let p):
+      guard xt.rank == 4 else { throw fail(i, op, "the C back-end pads 4-D tensors") }
+      let before = (0..<4).map { String(p[2 * $0]) }.joined(separator: ", ")
+      let after = (0..<4).map { String(p[2 * $0 + 1]) }.joined(separator: ", ")
+      c.line("    const int32_t in_shape[4] = {\(xt.shape.map(String.init).joined(separator: ", "))};")
+      c.line("    const int32_t before[4] = {\(before)};")
+      c.line("    const int32_t after[4] = {\(after)};")
+      if isFloat {
+        c.line("    const float pad_value = 0.0f;")
+      } else {
+        c.line("    const int8_t pad_value = \(q(y).zeroPoint);")
+      }
+      c.line("    if (tinyc_pad(\(X), \(isFloat ? 4 : 1), in_shape, before, after, &pad_value, \(Y)) != 0) return -\(i + 1);")
+    case .mean(let axes, _):
+      guard xt.rank == 4 else { throw fail(i, op, "the C back-end reduces 4-D tensors") }
+      let mask = axes.reduce(0) { $0 | (1 << $1) }
+      c.line("    const int32_t shape[4] = {\(xt.shape.map(String.init).joined(separator: ", "))};")
+      if isFloat {
+        c.line("    if (tinyc_mean_f32(\(X), shape, \(mask), \(Y)) != 0) return -\(i + 1);")
+      } else {
+        let r = KernelParams.rescale(from: q(x), to: q(y))
+        c.line(
+          "    if (tinyc_mean_s8(\(X), shape, \(mask), \(q(x).zeroPoint), \(q(y).zeroPoint), \(r.multiplier), \(r.shift), \(Y)) != 0) return -\(i + 1);"
+        )
+      }
+    case .quantize:
+      if xt.elementType == .f32 {
+        c.line("    tinyc_quantize_f32_s8(\(X), \(n), \(CSource.float(q(y).scale)), \(q(y).zeroPoint), \(Y));")
+      } else {
+        let r = KernelParams.rescale(from: q(x), to: q(y))
+        c.line("    tinyc_requantize_s8(\(X), \(n), \(q(x).zeroPoint), \(q(y).zeroPoint), \(r.multiplier), \(r.shift), \(Y));")
+      }
+    case .dequantize:
+      c.line("    tinyc_dequantize_s8_f32(\(X), \(n), \(CSource.float(q(x).scale)), \(q(x).zeroPoint), \(Y));")
+    case .logistic, .tanh:
+      let name = op.kind == .logistic ? "logistic" : "tanh"
+      if isFloat {
+        c.line("    tinyc_\(name)_f32(\(X), \(n), \(Y));")
+        return
+      }
+      let p = KernelParams.logisticTanh(inputScale: q(x).scale, tanh: op.kind == .tanh)
+      c.line("    tinyc_\(name)_s8(\(X), \(n), \(q(x).zeroPoint), \(p.radius), \(p.multiplier), \(p.leftShift), \(Y));")
+    case .relu, .relu6, .clip:
+      let act: Activation
+      switch op.kind {
+      case .relu: act = .relu
+      case .relu6: act = .relu6
+      case .clip(let lo, let hi): act = .clip(lo, hi)
+      default: act = .none
+      }
+      if isFloat {
+        let (lo, hi) = Self.floatRange(act)
+        c.line("    tinyc_relu_f32(\(X), \(n), \(lo), \(hi), \(Y));")
+        return
+      }
+      if op.kind == .relu6 {
+        // TFLite Micro's int8 RELU6 clamps the input codes to [q(0), q(6)] in the input's own
+        // quantization and does not requantize.
+        let (lo, hi) = KernelParams.activationRange(.relu6, output: xt)
+        c.line("    tinyc_clamp_s8(\(X), \(n), \(lo), \(hi), \(Y));")
+        return
+      }
+      let r = KernelParams.rescale(from: q(x), to: q(y))
+      let (lo, hi) = KernelParams.activationRange(act, output: yt)
+      c.line("    tinyc_relu_s8(\(X), \(n), \(q(x).zeroPoint), \(q(y).zeroPoint), \(r.multiplier), \(r.shift), \(lo), \(hi), \(Y));")
+    case .leakyRelu(let alpha):
+      if isFloat {
+        c.line("    tinyc_leaky_relu_f32(\(X), \(n), \(CSource.float(alpha)), \(Y));")
+        return
+      }
+      let p = KernelParams.leakyRelu(alpha: alpha, input: q(x), output: q(y))
+      c.line(
+        "    tinyc_leaky_relu_s8(\(X), \(n), \(q(x).zeroPoint), \(q(y).zeroPoint), \(p.identity.multiplier), \(p.identity.shift), \(p.alpha.multiplier), \(p.alpha.shift), \(Y));"
+      )
+    case .hardSwish:
+      if isFloat {
+        c.line("    tinyc_hard_swish_f32(\(X), \(n), \(Y));")
+        return
+      }
+      let p = KernelParams.hardSwish(input: q(x), output: q(y))
+      c.line(
+        "    tinyc_hard_swish_s8(\(X), \(n), \(q(x).zeroPoint), \(q(y).zeroPoint), \(p.reluishMultiplier), \(p.reluishExponent), \(p.outputMultiplier), \(p.outputExponent), \(Y));"
+      )
+    case .transpose(let perm):
+      c.line("    const int32_t in_shape[\(xt.rank)] = {\(xt.shape.map(String.init).joined(separator: ", "))};")
+      c.line("    const int32_t perm[\(xt.rank)] = {\(perm.map(String.init).joined(separator: ", "))};")
+      c.line("    if (tinyc_transpose(\(X), \(isFloat ? 4 : 1), \(xt.rank), in_shape, perm, \(Y)) != 0) return -\(i + 1);")
+    case .stridedSlice(let b, let e, let s):
+      func list(_ v: [Int]) -> String { v.map(String.init).joined(separator: ", ") }
+      c.line("    const int32_t in_shape[\(xt.rank)] = {\(list(xt.shape))};")
+      c.line("    const int32_t begin[\(xt.rank)] = {\(list(b))};")
+      c.line("    const int32_t end[\(xt.rank)] = {\(list(e))};")
+      c.line("    const int32_t strides[\(xt.rank)] = {\(list(s))};")
+      c.line(
+        "    if (tinyc_strided_slice(\(X), \(isFloat ? 4 : 1), \(xt.rank), in_shape, begin, end, strides, \(Y)) != 0) return -\(i + 1);")
+    default:
+      throw fail(i, op, "the C back-end cannot lower \(op.kind.mnemonic) yet (run the passes that remove it first)")
+    }
+  }
+
+  /// Declares `ctx` with the op's planned scratch buffer and checks, at run time, that the
+  /// linked CMSIS-NN asks for no more than was planned.
+  private func emitContext(_ i: Int, _ op: Op, fn: String, sizeArgs: String, into c: inout CSource) {
+    if let s = layout.scratch[i], s.bytes > 0 {
+      c.line("    const cmsis_nn_context ctx = {arena + \(s.offset), \(s.bytes)};")
+    } else {
+      c.line("    const cmsis_nn_context ctx = {NULL, 0};")
+    }
+    c.line("    if (\(fn)_get_buffer_size(\(sizeArgs)) > ctx.size) return -\(i + 1);")
+  }
+}
+
+extension String {
+  func replacingFirst(_ target: String, with replacement: String) -> String {
+    guard let r = range(of: target) else { return self }
+    return self[..<r.lowerBound] + replacement + self[r.upperBound...]
+  }
+}

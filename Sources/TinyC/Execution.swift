@@ -1,0 +1,168 @@
+import Foundation
+import Interpreter
+import TinyIR
+
+/// Running a graph with the reference interpreter: inputs from .npy, per-op dumps, and
+/// comparison against golden outputs (final or every layer).
+public enum Execution {
+  /// Reads inputs and checks them against the graph's input types.
+  public static func readInputs(_ paths: [String], for g: Graph) throws -> [NDArray] {
+    guard paths.count == g.inputs.count else {
+      throw DriverError("the model has \(g.inputs.count) input(s), got \(paths.count) --input file(s)")
+    }
+    var arrays: [NDArray] = []
+    for (path, id) in zip(paths, g.inputs) {
+      let a = try Npy.read(path: path)
+      let t = g[id].type
+      guard a.elementType == t.elementType else {
+        throw DriverError("\(path): input %\(g[id].name) needs \(t.elementType.rawValue), the file holds \(a.elementType.rawValue)")
+      }
+      guard a.count == t.elementCount else {
+        throw DriverError("\(path): input %\(g[id].name) needs shape \(t.shape), the file holds \(a.shape)")
+      }
+      arrays.append(NDArray(shape: t.shape, elementType: t.elementType, bytes: a.bytes))
+    }
+    return arrays
+  }
+
+  /// The dump file name of an op's result: `op<i>.npy` (`op<i>_<j>.npy` for result j > 0) for the
+  /// last op carrying TFLite location i, the value's IR name otherwise.
+  public static func dumpNames(_ g: Graph) -> [ValueID: String] {
+    var lastWithIndex: [Int: Int] = [:]
+    for (k, op) in g.ops.enumerated() where op.location.source == "tflite" {
+      if let i = op.location.index { lastWithIndex[i] = k }
+    }
+    var names: [ValueID: String] = [:]
+    for (k, op) in g.ops.enumerated() {
+      for (j, v) in op.outputs.enumerated() {
+        if op.location.source == "tflite", let i = op.location.index, lastWithIndex[i] == k {
+          names[v] = j == 0 ? "op\(i).npy" : "op\(i)_\(j).npy"
+        } else {
+          names[v] = "\(g[v].name).npy"
+        }
+      }
+    }
+    return names
+  }
+
+  /// Runs the graph; with `dumpDirectory`, writes every op's result and a manifest.json.
+  public static func run(_ g: Graph, inputs: [NDArray], dumpDirectory: String? = nil) throws -> [NDArray] {
+    let interp = try Interpreter(g)
+    guard let dir = dumpDirectory else { return try interp.run(inputs) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let names = dumpNames(g)
+    var entries: [JSON] = []
+    var failure: Error?
+    let outputs = try interp.run(inputs) { index, op, results in
+      var outs: [JSON] = []
+      for (v, a) in zip(op.outputs, results) {
+        let file = names[v] ?? "\(g[v].name).npy"
+        do { try Npy.write(a, path: dir + "/" + file) } catch { failure = error }
+        outs.append(tensorJSON(g, v, file: file))
+      }
+      entries.append(
+        .object([
+          ("index", .int(index)), ("kind", .string(op.kind.mnemonic)),
+          ("location", .string(op.location.description)), ("outputs", .array(outs)),
+        ]))
+    }
+    if let failure { throw failure }
+    let manifest = JSON.object([("model", .string(g.name)), ("operators", .array(entries))])
+    try Data((manifest.render() + "\n").utf8).write(to: URL(fileURLWithPath: dir + "/manifest.json"))
+    return outputs
+  }
+
+  static func tensorJSON(_ g: Graph, _ v: ValueID, file: String) -> JSON {
+    let t = g[v].type
+    var o: [(String, JSON)] = [
+      ("file", .string(file)), ("name", .string(g[v].name)), ("shape", .array(t.shape.map { .int($0) })),
+      ("type", .string(t.elementType.rawValue)),
+    ]
+    if let q = t.quantization {
+      o.append(("scale", .array(q.scales.map { .double(Double($0)) })))
+      o.append(("zero_point", .array(q.zeroPoints.map { .int($0) })))
+    }
+    return .object(o)
+  }
+
+  /// How one tensor compares with its golden.
+  public struct Difference: Sendable {
+    public var count: Int
+    public var differing: Int
+    public var largest: Double
+    public var identical: Bool { differing == 0 }
+  }
+
+  /// Compares element by element: integers exactly, floats within `atol`.
+  public static func difference(_ a: NDArray, _ golden: NDArray, atol: Double) throws -> Difference {
+    guard a.count == golden.count else {
+      throw DriverError("shape \(a.shape) differs from the golden's \(golden.shape)")
+    }
+    var differing = 0
+    var largest = 0.0
+    if a.elementType == .f32 || golden.elementType == .f32 {
+      guard a.elementType == golden.elementType else {
+        throw DriverError("type \(a.elementType.rawValue) differs from the golden's \(golden.elementType.rawValue)")
+      }
+      for (x, y) in zip(a.floats, golden.floats) {
+        let d = Double(abs(x - y))
+        if !(d <= atol) { differing += 1 }
+        largest = max(largest, d.isNaN ? .infinity : d)
+      }
+    } else {
+      for (x, y) in zip(a.integers, golden.integers) where x != y {
+        differing += 1
+        largest = max(largest, Double(abs(x - y)))
+      }
+    }
+    return Difference(count: a.count, differing: differing, largest: largest)
+  }
+
+  /// The result of comparing every layer with a folder of goldens.
+  public struct LayerReport: Sendable {
+    public var compared = 0
+    public var missing: [String] = []
+    public var firstMismatch: String?
+    public var mismatches = 0
+  }
+
+  /// Runs and compares each op's result with `dir/<dump name>` where that file exists.
+  public static func compareLayers(_ g: Graph, inputs: [NDArray], goldenDirectory dir: String, atol: Double)
+    throws -> (outputs: [NDArray], report: LayerReport)
+  {
+    let interp = try Interpreter(g)
+    let names = dumpNames(g)
+    var report = LayerReport()
+    var failure: Error?
+    let outputs = try interp.run(inputs) { index, op, results in
+      for (v, a) in zip(op.outputs, results) {
+        guard let file = names[v], file.hasPrefix("op") else { continue }
+        let path = dir + "/" + file
+        guard FileManager.default.fileExists(atPath: path) else {
+          report.missing.append(file)
+          continue
+        }
+        do {
+          let d = try difference(a, try Npy.read(path: path), atol: atol)
+          report.compared += 1
+          if !d.identical {
+            report.mismatches += 1
+            if report.firstMismatch == nil {
+              report.firstMismatch =
+                "op \(index) (\(op.kind.mnemonic), \(op.location)) differs from \(file): "
+                + "\(d.differing) of \(d.count) elements differ, largest difference \(format(d.largest))"
+            }
+          }
+        } catch {
+          failure = failure ?? DriverError("\(path): \(error)")
+        }
+      }
+    }
+    if let failure { throw failure }
+    return (outputs, report)
+  }
+
+  static func format(_ d: Double) -> String {
+    d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+  }
+}

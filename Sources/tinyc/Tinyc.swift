@@ -1,0 +1,234 @@
+import ArgumentParser
+import CMSISBackend
+import Foundation
+import TinyC
+import TinyIR
+import TinyPasses
+
+@main
+struct Tinyc: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "tinyc",
+    abstract: "Compile trained networks (.tflite, .onnx) into C for Cortex-M microcontrollers.",
+    discussion: """
+      Models: .tflite (TFLite flatbuffer), .onnx, or .tir (tinyc's text IR).
+      Examples:
+        tinyc compile Examples/ds_cnn_s.tflite -O memory --target cortex-m4 -o out/ds_cnn_s
+        tinyc inspect Examples/ds_cnn_s.tflite
+        tinyc run Examples/ds_cnn_s.tflite --input x.npy --output y.npy --dump-tensors layers/
+        tinyc compare model.tflite --input x.npy --golden-layers golden/layers/model.input0
+        tinyc opt model.tflite --passes 'plan-memory{strategy=best}' -o model.tir
+      """,
+    subcommands: [Compile.self, Inspect.self, Run.self, Opt.self, Compare.self])
+}
+
+/// Runs a subcommand body; any error becomes one line on stderr and exit code 1.
+func guarded(_ body: () throws -> Void) throws {
+  do {
+    try body()
+  } catch let e as ExitCode {
+    throw e
+  } catch {
+    FileHandle.standardError.write(Data("tinyc: error: \(error)\n".utf8))
+    throw ExitCode(1)
+  }
+}
+
+struct Inspect: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show a model's operators, inputs, outputs, constant and activation bytes, MACs.")
+  @Argument(help: "The model (.tflite, .onnx or .tir).") var model: String
+  @Flag(help: "Print JSON instead of text.") var json = false
+
+  func run() throws {
+    try guarded {
+      let s = try ModelSummary(try Models.load(path: model))
+      print(json ? s.json : s.text, terminator: "")
+    }
+  }
+}
+
+struct Run: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a model on .npy inputs with the reference interpreter.",
+    discussion: """
+      --dump-tensors DIR writes every op's result: op<i>.npy for TFLite operator i (op<i>_<j>.npy
+      for its result j > 0), other values by IR name, and DIR/manifest.json describing them.
+      """)
+  @Argument(help: "The model.") var model: String
+  @Option(name: .long, help: "An input .npy file (repeat for each model input, in order).") var input: [String] = []
+  @Option(name: .long, help: "Where to write an output .npy (repeat for each model output).") var output: [String] =
+    []
+  @Option(name: .customLong("dump-tensors"), help: "Write every op's result into this folder.") var dumpTensors: String?
+  @Option(help: "interpreter, c (emitted C on this machine) or qemu-m4 (emitted C on a Cortex-M4 under QEMU).")
+  var backend: String = "interpreter"
+  @Option(name: .customLong("build-dir"), help: "Where the c and qemu-m4 backends build (default: a temporary folder).")
+  var buildDir: String?
+
+  func run() throws {
+    try guarded {
+      let g = try Models.load(path: model)
+      let inputs = try Execution.readInputs(input, for: g)
+      let outs: [NDArray]
+      if backend == "interpreter" {
+        outs = try Execution.run(g, inputs: inputs, dumpDirectory: dumpTensors)
+      } else {
+        guard let b = CRunner.Backend(rawValue: backend) else {
+          throw DriverError("unknown backend '\(backend)' (interpreter, c, qemu-m4)")
+        }
+        if dumpTensors != nil { throw DriverError("--dump-tensors works with the interpreter backend only") }
+        let dir = buildDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("tinyc-\(getpid())").path
+        defer { if buildDir == nil { try? FileManager.default.removeItem(atPath: dir) } }
+        let r = try CRunner.run(g, inputs: inputs, backend: b, options: Compiler.Options(), workDirectory: dir)
+        outs = r.outputs
+        if let n = r.measurements.instructions { print("M4 instructions per inference: \(n)") }
+        if let t = r.measurements.text, let d = r.measurements.data, let z = r.measurements.bss {
+          print("arm-none-eabi-size: text \(t)  data \(d)  bss \(z)")
+        }
+      }
+      if !output.isEmpty, output.count != outs.count {
+        throw DriverError("the model has \(outs.count) output(s), got \(output.count) --output path(s)")
+      }
+      for (a, path) in zip(outs, output) { try Npy.write(a, path: path) }
+      if output.isEmpty {
+        for (i, a) in outs.enumerated() {
+          let values = a.elementType == .f32 ? a.floats.map { "\($0)" } : a.integers.map(String.init)
+          print("output \(i) \(a.shape): \(values.prefix(32).joined(separator: " "))\(a.count > 32 ? " …" : "")")
+        }
+      }
+    }
+  }
+}
+
+struct Opt: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a pass pipeline and print or write the IR.",
+    discussion: "Pipeline syntax: 'pass-a,pass-b{key=value,key2=value2}'. Passes: \(PassCatalog.names)")
+  @Argument(help: "The model (.tflite, .onnx or .tir).") var model: String
+  @Option(help: "The pass pipeline.") var passes: String = ""
+  @Flag(name: .customLong("print-ir-after-all"), help: "Print the IR after every pass.") var printAfterAll = false
+  @Flag(name: .customLong("full-constants"), help: "Print every constant byte (always on with -o).")
+  var fullConstants = false
+  @Option(name: .short, help: "Write the final IR to this .tir file.") var output: String?
+
+  func run() throws {
+    try guarded {
+      var g = try Models.load(path: model)
+      var pm = try PassCatalog.pipeline(passes)
+      if printAfterAll {
+        let printer = Printer(elideOver: fullConstants ? nil : 64)
+        pm.printAfterEach = { name, g in print("// ----- IR after \(name) -----\n" + printer.print(g)) }
+      }
+      try pm.run(&g)
+      if let output {
+        try Data(Printer().print(g).utf8).write(to: URL(fileURLWithPath: output))
+      } else if !printAfterAll || pm.passes.isEmpty {
+        print(Printer(elideOver: fullConstants ? nil : 64).print(g), terminator: "")
+      }
+    }
+  }
+}
+
+struct Compare: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Run a model and compare with golden outputs (exact for integers).",
+    discussion: """
+      --golden Y.npy compares the final output(s); --golden-layers DIR compares every op's result
+      with DIR/op<i>.npy (the layout --dump-tensors and scripts/tflm_goldens.py write) and names the
+      first op that differs. Exit status 0 only when everything matches.
+      """)
+  @Argument(help: "The model.") var model: String
+  @Option(name: .long, help: "Input .npy (repeat per model input).") var input: [String] = []
+  @Option(name: .long, help: "Golden output .npy (repeat per model output).") var golden: [String] = []
+  @Option(name: .customLong("golden-layers"), help: "Folder of per-op goldens.") var goldenLayers: String?
+  @Option(help: "Absolute tolerance for float outputs.") var atol: Double = 1e-5
+
+  func validate() throws {
+    if golden.isEmpty && goldenLayers == nil {
+      throw ValidationError("give --golden Y.npy or --golden-layers DIR")
+    }
+  }
+
+  func run() throws {
+    try guarded {
+      let g = try Models.load(path: model)
+      let inputs = try Execution.readInputs(input, for: g)
+      var ok = true
+      let outputs: [NDArray]
+      if let dir = goldenLayers {
+        let (outs, report) = try Execution.compareLayers(g, inputs: inputs, goldenDirectory: dir, atol: atol)
+        outputs = outs
+        if report.compared == 0 {
+          throw DriverError("\(dir): no golden op<i>.npy file matches an op of the model")
+        }
+        if let first = report.firstMismatch {
+          ok = false
+          print("layers: \(report.mismatches) of \(report.compared) differ; first: \(first)")
+        } else {
+          print("layers: all \(report.compared) identical")
+        }
+        if !report.missing.isEmpty { print("layers without a golden: \(report.missing.joined(separator: ", "))") }
+      } else {
+        outputs = try Execution.run(g, inputs: inputs)
+      }
+      if !golden.isEmpty {
+        guard golden.count == outputs.count else {
+          throw DriverError("the model has \(outputs.count) output(s), got \(golden.count) --golden file(s)")
+        }
+        for (i, (a, path)) in zip(outputs, golden).enumerated() {
+          let d = try Execution.difference(a, try Npy.read(path: path), atol: atol)
+          print("output \(i): \(d.differing) of \(d.count) elements differ, largest difference \(d.largest)")
+          if !d.identical { ok = false }
+        }
+      }
+      if !ok { throw ExitCode(1) }
+    }
+  }
+}
+
+struct Compile: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Compile a model to C that calls CMSIS-NN, with a memory report.",
+    discussion: """
+      Writes DIR/NAME.h and DIR/NAME.c (the model), DIR/report.json and DIR/memory.svg (the
+      arena plan), DIR/runtime/ (the CMSIS-NN host stand-in, tinyc's kernels, QEMU start-up
+      code) and DIR/Makefile: `make -C DIR` builds a host program, `make -C DIR qemu` a
+      Cortex-M4 ELF. On a device, build NAME.c against the real CMSIS-NN.
+      """)
+  @Argument(help: "The model (.tflite, .onnx or .tir).") var model: String
+  @Option(name: .customShort("O"), help: "Pipeline: memory, speed or size.") var opt: String = "memory"
+  @Option(help: "A pass pipeline that replaces -O's.") var passes: String?
+  @Option(help: "host, cortex-m4, cortex-m7, cortex-m33 or cortex-m55 (sizes CMSIS-NN scratch buffers).")
+  var target: String = "cortex-m4"
+  @Option(help: "Memory planner: best or greedy-size.") var strategy: String = "best"
+  @Option(help: "C name of the model (default: the file name).") var name: String?
+  @Option(name: .short, help: "Output folder.") var output: String
+  @Flag(help: "Print the memory report summary.") var report = false
+
+  func run() throws {
+    try guarded {
+      let g = try Models.load(path: model)
+      var o = Compiler.Options()
+      guard let level = Compiler.OptLevel(rawValue: opt) else {
+        throw DriverError("unknown -O '\(opt)' (memory, speed, size)")
+      }
+      guard let t = Target(rawValue: target) else {
+        throw DriverError("unknown target '\(target)' (\(Target.allCases.map(\.rawValue).joined(separator: ", ")))")
+      }
+      guard let s = MemoryStrategy(rawValue: strategy) else {
+        throw DriverError("unknown strategy '\(strategy)' (best, greedy-size)")
+      }
+      o.opt = level
+      o.passes = passes
+      o.target = t
+      o.strategy = s
+      o.name = name ?? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
+      let r = try Compiler.compile(g, options: o)
+      try Compiler.write(r, to: output, target: t)
+      print("wrote \(output)/\(r.name).c, \(r.name).h, report.json, memory.svg, runtime/, Makefile")
+      print(
+        "arena \(r.plan.arenaBytes) B (lower bound \(r.plan.lowerBound) B, scratch \(r.plan.scratchBytes) B), constants \(r.graph.constantBytes) B")
+      if report { print(r.reportJSON) }
+    }
+  }
+}

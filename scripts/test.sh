@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test tinyc has. Installs what the tests need when it is missing:
+# the Cortex-M cross compiler and QEMU (Debian packages) for the emitted-C tests.
+# Python is not needed: golden outputs are committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v arm-none-eabi-gcc >/dev/null 2>&1 || need+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "test.sh: installing ${need[*]}"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  else
+    echo "test.sh: ${need[*]} missing and cannot install (not root); the QEMU tests will be skipped"
+  fi
+fi
+
+swift format lint --strict -r IR Passes Backends Sources Tests
+swift build --build-tests -c debug
+swift test --skip-build --disable-xctest
