@@ -67,6 +67,12 @@ public enum KernelParams {
       input1Offset: Int32(-a.zeroPoint), input2Offset: Int32(-b.zeroPoint), outputOffset: Int32(out.zeroPoint))
   }
 
+  /// FULLY_CONNECTED with per-tensor weights (TFLM): the product s_in · s_w in float32, then
+  /// divided in double.
+  public static func fullyConnectedPerTensor(input: Quantization, weights: Quantization, output: Quantization) -> Requant {
+    Requant(Double(input.scale * weights.scale) / Double(output.scale))
+  }
+
   /// MUL (int8, TFLM): real = s1 · s2 / s_out.
   public static func mul(_ a: Quantization, _ b: Quantization, out: Quantization) -> Requant {
     Requant(Double(a.scale) * Double(b.scale) / Double(out.scale))
@@ -110,6 +116,8 @@ extension KernelParams {
 
   /// LEAKY_RELU (int8, TFLM): identity and alpha multipliers (float32 product for alpha).
   public static func leakyRelu(alpha: Float, input: Quantization, output: Quantization) -> (identity: Requant, alpha: Requant) {
-    (Requant(Double(input.scale) / Double(output.scale)), Requant(Double(input.scale * alpha) / Double(output.scale)))
+    // TFLM divides in float32 before widening to double.
+    (Requant(Double(input.scale / output.scale)), Requant(Double(input.scale * alpha / output.scale)))
   }
+
 }

@@ -192,7 +192,7 @@ struct Lowering {
         c.line("    const cmsis_nn_per_channel_quant_params quant = {(int32_t *)\(mult), (int32_t *)\(shift)};")
         fn = "arm_fully_connected_per_channel_s8"
       } else {
-        let r = KernelParams.Requant(Double(q(x).scale) * Double(q(op.inputs[1]).scale) / Double(q(y).scale))
+        let r = KernelParams.fullyConnectedPerTensor(input: q(x), weights: q(op.inputs[1]), output: q(y))
         c.line("    const cmsis_nn_per_tensor_quant_params quant = {\(r.multiplier), \(r.shift)};")
         fn = "arm_fully_connected_s8"
       }

@@ -32,6 +32,7 @@ BIND := -DTINYC_MODEL_HEADER='"$(MODEL_HDR)"' -DTINYC_MODEL=$(MODEL)
 RT_SRC := $(wildcard $(RUNTIME)cmsis_nn/*.c) $(wildcard $(RUNTIME)tinyc/*.c)
 
 CC ?= cc
+EXTRA_CFLAGS ?=
 ARM_CC ?= arm-none-eabi-gcc
 BOARD ?= mps2-an386
 ifeq ($(BOARD),mps2-an505)
@@ -52,7 +53,7 @@ qemu: $(BUILD)/$(MODEL).elf
 
 $(BUILD)/$(MODEL)_host: $(MODEL_SRC) $(RT_SRC) $(RUNTIME)host/host_main.c
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) -O2 $(INC) $(BIND) -o $@ $(MODEL_SRC) $(RT_SRC) $(RUNTIME)host/host_main.c -lm
+	$(CC) $(WARN) -O2 $(EXTRA_CFLAGS) $(INC) $(BIND) -o $@ $(MODEL_SRC) $(RT_SRC) $(RUNTIME)host/host_main.c -lm
 
 $(BUILD)/$(MODEL).elf: $(MODEL_SRC) $(RT_SRC) $(QEMU_SRC) $(RUNTIME)qemu/$(LDSCRIPT)
 	@mkdir -p $(BUILD)

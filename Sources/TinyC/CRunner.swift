@@ -20,11 +20,18 @@ public enum CRunner {
     public var bss: Int?
   }
 
+  /// A built program for one compiled model.
+  public struct Program: Sendable {
+    public var directory: String
+    public var name: String
+    public var backend: Backend
+    public var graph: Graph
+    public var size = Measurements()
+  }
+
   /// Runs a command; returns its exit status, stdout and stderr.
   @discardableResult
-  static func shell(_ args: [String], in dir: String, timeout: TimeInterval = 600) throws -> (
-    status: Int32, out: String, err: String
-  ) {
+  static func shell(_ args: [String], in dir: String) throws -> (status: Int32, out: String, err: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = args
@@ -49,71 +56,100 @@ public enum CRunner {
     return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
   }
 
-  static func which(_ tool: String) -> Bool {
+  /// True when `tool` is on PATH.
+  public static func available(_ tool: String) -> Bool {
     (try? shell(["sh", "-c", "command -v \(tool)"], in: "/"))?.status == 0
   }
 
-  /// Compiles `graph` into `dir` for the backend's target, builds it, runs it on the inputs.
-  public static func run(
-    _ graph: Graph, inputs: [NDArray], backend: Backend, options: Compiler.Options, workDirectory dir: String,
-    sanitize: Bool = false
-  ) throws -> (outputs: [NDArray], measurements: Measurements) {
-    var opts = options
-    if backend == .qemuM4 { opts.target = .cortexM4 }
-    let result = try Compiler.compile(graph, options: opts)
-    try Compiler.write(result, to: dir, target: opts.target)
-    let name = result.name
-    let g = result.graph
-    for (k, a) in inputs.enumerated() {
-      try Data(a.bytes).write(to: URL(fileURLWithPath: dir + "/input\(k).bin"))
-    }
-    let outPaths = g.outputs.indices.map { "output\($0).bin" }
-    var m = Measurements()
+  /// The Debian packages a backend needs, when one of its tools is missing.
+  public static func missingTools(for backend: Backend) -> String? {
     switch backend {
     case .c:
-      guard which("make"), which("cc") else {
-        throw DriverError("the c backend needs make and a C compiler: apt-get install build-essential")
-      }
-      var makeArgs = ["make", "-s", "host"]
-      if sanitize { makeArgs.append("EXTRA_CFLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -g") }
-      let b = try shell(makeArgs, in: dir)
-      guard b.status == 0 else { throw DriverError("\(dir): building the emitted C failed:\n\(b.out)\(b.err)") }
-      let r = try shell(["./build/\(name)_host"] + inputs.indices.map { "input\($0).bin" } + outPaths, in: dir)
-      guard r.status == 0 else { throw DriverError("\(dir): the emitted C exited with \(r.status): \(r.err)") }
+      return available("make") && available("cc") ? nil : "make and a C compiler (apt-get install build-essential)"
     case .qemuM4:
-      guard which("arm-none-eabi-gcc"), which("qemu-system-arm") else {
-        throw DriverError(
-          "the qemu-m4 backend needs the Cortex-M toolchain and QEMU: "
-            + "apt-get install --no-install-recommends gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm")
-      }
+      return available("arm-none-eabi-gcc") && available("qemu-system-arm") && available("make")
+        ? nil
+        : "the Cortex-M toolchain and QEMU (apt-get install --no-install-recommends gcc-arm-none-eabi "
+          + "libnewlib-arm-none-eabi qemu-system-arm)"
+    }
+  }
+
+  /// Writes a compiled model into `dir` and builds it for the backend.
+  /// `sanitize` builds the host program with AddressSanitizer and UndefinedBehaviorSanitizer.
+  public static func build(_ r: Compiler.Result, in dir: String, backend: Backend, sanitize: Bool = false) throws
+    -> Program
+  {
+    if let missing = missingTools(for: backend) { throw DriverError("the \(backend.rawValue) backend needs \(missing)") }
+    try Compiler.write(r, to: dir)
+    var program = Program(directory: dir, name: r.name, backend: backend, graph: r.graph)
+    switch backend {
+    case .c:
+      var args = ["make", "-s", "host"]
+      if sanitize { args.append("EXTRA_CFLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -g") }
+      let b = try shell(args, in: dir)
+      guard b.status == 0 else { throw DriverError("\(dir): building the emitted C failed:\n\(b.out)\(b.err)") }
+    case .qemuM4:
       let b = try shell(["make", "-s", "qemu"], in: dir)
       guard b.status == 0 else { throw DriverError("\(dir): cross-compiling the emitted C failed:\n\(b.out)\(b.err)") }
-      var semi = "enable=on,target=native,arg=\(name)"
+      let s = try shell(["arm-none-eabi-size", "build/\(r.name).elf"], in: dir)
+      if let row = s.out.split(separator: "\n").dropFirst().first {
+        let cols = row.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
+        if cols.count >= 3 { (program.size.text, program.size.data, program.size.bss) = (cols[0], cols[1], cols[2]) }
+      }
+    }
+    return program
+  }
+
+  /// Runs a built program on one set of inputs and reads its outputs back.
+  public static func execute(_ p: Program, inputs: [NDArray]) throws -> (outputs: [NDArray], measurements: Measurements) {
+    let g = p.graph
+    guard inputs.count == g.inputs.count else {
+      throw DriverError("the model has \(g.inputs.count) input(s), got \(inputs.count)")
+    }
+    for (k, a) in inputs.enumerated() {
+      try Data(a.bytes).write(to: URL(fileURLWithPath: p.directory + "/input\(k).bin"))
+    }
+    let outPaths = g.outputs.indices.map { "output\($0).bin" }
+    for path in outPaths { try? FileManager.default.removeItem(atPath: p.directory + "/" + path) }
+    var m = p.size
+    switch p.backend {
+    case .c:
+      let r = try shell(["./build/\(p.name)_host"] + inputs.indices.map { "input\($0).bin" } + outPaths, in: p.directory)
+      guard r.status == 0 else { throw DriverError("\(p.directory): the emitted C exited with \(r.status): \(r.err)") }
+    case .qemuM4:
+      var semi = "enable=on,target=native,arg=\(p.name)"
       for k in inputs.indices { semi += ",arg=input\(k).bin" }
-      for p in outPaths { semi += ",arg=\(p)" }
+      for path in outPaths { semi += ",arg=\(path)" }
       let r = try shell(
         [
           "qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-icount", "shift=0",
-          "-semihosting-config", semi, "-kernel", "build/\(name).elf",
-        ], in: dir)
-      guard r.status == 0 else { throw DriverError("\(dir): the model exited with \(r.status) under QEMU: \(r.err)\(r.out)") }
+          "-semihosting-config", semi, "-kernel", "build/\(p.name).elf",
+        ], in: p.directory)
+      guard r.status == 0 else {
+        throw DriverError("\(p.directory): the model exited with \(r.status) under QEMU: \(r.err)\(r.out)")
+      }
       for line in (r.out + "\n" + r.err).split(separator: "\n") where line.hasPrefix("instructions: ") {
         m.instructions = Int(line.dropFirst("instructions: ".count).trimmingCharacters(in: .whitespaces))
-      }
-      let s = try shell(["arm-none-eabi-size", "build/\(name).elf"], in: dir)
-      if let row = s.out.split(separator: "\n").dropFirst().first {
-        let cols = row.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
-        if cols.count >= 3 { (m.text, m.data, m.bss) = (cols[0], cols[1], cols[2]) }
       }
     }
     var outputs: [NDArray] = []
     for (k, v) in g.outputs.enumerated() {
       let t = g[v].type
-      guard let d = FileManager.default.contents(atPath: dir + "/" + outPaths[k]), d.count == t.byteCount else {
-        throw DriverError("\(dir): output \(k) is missing or has the wrong size")
+      guard let d = FileManager.default.contents(atPath: p.directory + "/" + outPaths[k]), d.count == t.byteCount else {
+        throw DriverError("\(p.directory): output \(k) is missing or has the wrong size")
       }
       outputs.append(NDArray(shape: t.shape, elementType: t.elementType, bytes: [UInt8](d)))
     }
     return (outputs, m)
+  }
+
+  /// Compiles, builds and runs in one go.
+  public static func run(
+    _ graph: Graph, inputs: [NDArray], backend: Backend, options: Compiler.Options, workDirectory dir: String
+  ) throws -> (outputs: [NDArray], measurements: Measurements) {
+    var opts = options
+    if backend == .qemuM4 { opts.target = .cortexM4 }
+    let program = try build(try Compiler.compile(graph, options: opts), in: dir, backend: backend)
+    return try execute(program, inputs: inputs)
   }
 }

@@ -62,7 +62,7 @@ public enum Compiler {
   }
 
   /// Writes NAME.h, NAME.c, report.json, memory.svg, the runtime sources and a Makefile.
-  public static func write(_ r: Result, to dir: String, target: Target) throws {
+  public static func write(_ r: Result, to dir: String) throws {
     let fm = FileManager.default
     try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
     func put(_ rel: String, _ text: String) throws {

@@ -224,7 +224,7 @@ struct Compile: ParsableCommand {
       o.strategy = s
       o.name = name ?? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
       let r = try Compiler.compile(g, options: o)
-      try Compiler.write(r, to: output, target: t)
+      try Compiler.write(r, to: output)
       print("wrote \(output)/\(r.name).c, \(r.name).h, report.json, memory.svg, runtime/, Makefile")
       print(
         "arena \(r.plan.arenaBytes) B (lower bound \(r.plan.lowerBound) B, scratch \(r.plan.scratchBytes) B), constants \(r.graph.constantBytes) B")
