@@ -17,6 +17,7 @@ public enum MemoryReport {
     j.field("strategy", .string(plan.strategy.rawValue))
     j.field("method", .string(plan.method))
     j.field("arena_bytes", .int(plan.arenaBytes))
+    j.field("activation_arena_bytes", .int(plan.activationArenaBytes))
     j.field("activation_lower_bound_bytes", .int(plan.lowerBound))
     j.field("model_order_lower_bound_bytes", .int(plan.modelOrderLowerBound))
     j.field("gap_bytes", .int(plan.arenaBytes - plan.lowerBound))

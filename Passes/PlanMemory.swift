@@ -74,6 +74,8 @@ public struct MemoryPlan: Sendable, Codable, Equatable {
   public func offset(of v: ValueID) -> Int? { tensor(v)?.offset }
   /// Largest scratch buffer of any step.
   public var scratchBytes: Int { scratch.map(\.size).max() ?? 0 }
+  /// The arena's end without scratch buffers: what the activations alone occupy.
+  public var activationArenaBytes: Int { tensors.map { $0.offset + $0.size }.max() ?? 0 }
   /// The step with the most live bytes, activations and scratch together.
   public var peakStep: Int {
     var best = 0

@@ -227,7 +227,8 @@ struct Compile: ParsableCommand {
       try Compiler.write(r, to: output)
       print("wrote \(output)/\(r.name).c, \(r.name).h, report.json, memory.svg, runtime/, Makefile")
       print(
-        "arena \(r.plan.arenaBytes) B (lower bound \(r.plan.lowerBound) B, scratch \(r.plan.scratchBytes) B), constants \(r.graph.constantBytes) B")
+        "arena \(r.plan.arenaBytes) B: activations \(r.plan.activationArenaBytes) B (lower bound \(r.plan.lowerBound) B)"
+          + " and CMSIS-NN scratch up to \(r.plan.scratchBytes) B; constants \(r.graph.constantBytes) B")
       if report { print(r.reportJSON) }
     }
   }

@@ -103,3 +103,25 @@ import TinyIR
     }
   }
 }
+
+/// The arena the C back-end sizes for a Cortex-M4: the activations alone reach the activation
+/// lower bound (exact figures from ../shared/models/README.md); scratch comes on top only
+/// where every byte of the lower bound is live at the op that needs it.
+@Suite struct ArenaFigures {
+  @Test(
+    .enabled(if: Paths.hasShared),
+    arguments: [
+      ("kws_ref_model", 16_000), ("vww_96_int8", 55_296), ("pretrainedResnet_quant", 49_152), ("ad01_int8", 768),
+    ])
+  func mlperfArenaMeetsTheLowerBound(stem: String, lowerBound: Int) throws {
+    let g = try Models.load(path: "\(Paths.shared)/tflite/\(stem).tflite")
+    let r = try Compiler.compile(g, options: Compiler.Options())
+    #expect(r.plan.lowerBound == lowerBound)
+    #expect(r.plan.activationArenaBytes == lowerBound)
+    #expect(r.plan.arenaBytes <= lowerBound + r.plan.scratchBytes)
+    var host = Compiler.Options()
+    host.target = .host
+    #expect(try Compiler.compile(g, options: host).plan.arenaBytes == lowerBound)
+    #expect(r.source.contains("int8_t bytes[\(r.plan.arenaBytes)];"))
+  }
+}
