@@ -162,7 +162,7 @@ public enum Execution {
     return (outputs, report)
   }
 
-  static func format(_ d: Double) -> String {
+  public static func format(_ d: Double) -> String {
     d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
   }
 }

@@ -177,7 +177,7 @@ struct Compare: ParsableCommand {
         }
         for (i, (a, path)) in zip(outputs, golden).enumerated() {
           let d = try Execution.difference(a, try Npy.read(path: path), atol: atol)
-          print("output \(i): \(d.differing) of \(d.count) elements differ, largest difference \(d.largest)")
+          print("output \(i): \(d.differing) of \(d.count) elements differ, largest difference \(Execution.format(d.largest))")
           if !d.identical { ok = false }
         }
       }

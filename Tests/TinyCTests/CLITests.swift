@@ -54,7 +54,7 @@ enum Repo {
     ])
     #expect(status == 0, "\(out)\(err)")
     #expect(out.contains("layers: all 22 identical"), "\(out)")
-    #expect(out.contains("output 0: 0 of 10 elements differ"), "\(out)")
+    #expect(out.contains("output 0: 0 of 10 elements differ, largest difference 0"), "\(out)")
   }
 
   /// A golden folder with one layer changed: compare fails and names that op.
