@@ -17,6 +17,13 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+# ONNX's own operator conformance tests ship inside the onnx pip package (1.22.0; later
+# versions dropped the node test data). Without it those tests skip with a note.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, sys; sys.exit(onnx.__version__ != '1.22.0')" 2>/dev/null; then
+  echo "test.sh: installing onnx==1.22.0 (ONNX node conformance tests)"
+  python3 -m pip install -q onnx==1.22.0 || echo "test.sh: could not install onnx; the conformance tests will skip"
+fi
+
 swift format lint --strict -r IR Passes Backends Sources Tests
 swift build --build-tests -c debug
 swift test --skip-build --disable-xctest

@@ -289,7 +289,7 @@ struct Lowering {
           c.line("    tinyc_sub_s8(\(X), \(B), \(params), \(n));")
         }
       }
-    case .concat(let axis, _):
+    case .concat(let axis, let act):
       let outer = yt.shape[..<axis].reduce(1, *)
       let inner = yt.shape[(axis + 1)...].reduce(1, *)
       let sizes = op.inputs.map { Int32(g[$0].type.shape[axis]) }
@@ -298,6 +298,10 @@ struct Lowering {
       if isFloat {
         c.line("    const void *const inputs[\(ptrs.count)] = {\(ptrs.joined(separator: ", "))};")
         c.line("    tinyc_concat(inputs, \(ptrs.count), \(sizeArr), \(outer), \(inner), 4, \(Y));")
+        if act != .none {
+          let (lo, hi) = Self.floatRange(act)
+          c.line("    tinyc_relu_f32(\(Y), \(n), \(lo), \(hi), \(Y));")
+        }
         return
       }
       let rqs: [KernelParams.Requant?] = op.inputs.map { q($0) == q(y) ? nil : KernelParams.rescale(from: q($0), to: q(y)) }
@@ -307,6 +311,10 @@ struct Lowering {
       c.line("    const int8_t *const inputs[\(ptrs.count)] = {\(ptrs.joined(separator: ", "))};")
       c.line(
         "    tinyc_concat_s8(inputs, \(ptrs.count), \(sizeArr), \(outer), \(inner), \(zps), \(mults), \(shifts), \(q(y).zeroPoint), \(Y));")
+      if act != .none {
+        let (lo, hi) = KernelParams.activationRange(act, output: yt)
+        c.line("    tinyc_clamp_s8(\(Y), \(n), \(lo), \(hi), \(Y));")
+      }
     case .pad(let p):
       guard xt.rank == 4 else { throw fail(i, op, "the C back-end pads 4-D tensors") }
       let before = (0..<4).map { String(p[2 * $0]) }.joined(separator: ", ")

@@ -5,17 +5,19 @@ import TinyPasses
 
 /// `tinyc compile`: from a graph to C, a memory report, and the runtime it builds against.
 public enum Compiler {
-  /// Named pipelines (`-O`). All end in memory planning, which the back-end then redoes with
-  /// the target's real CMSIS-NN scratch sizes.
+  /// Named pipelines (`-O`): the graph clean-ups every model gets (constants folded, batch
+  /// norms folded, activations fused, QDQ lowered to integer ops, dead code removed), then
+  /// post-training quantization when the model is float and calibration data was given, then
+  /// memory planning, which the back-end redoes with the target's CMSIS-NN scratch sizes.
+  /// The three levels run the same passes today; they differ in what later passes
+  /// (mixed precision, patch streaming) will trade.
   public enum OptLevel: String, CaseIterable, Sendable {
     case memory, speed, size
 
-    public var pipeline: String {
-      switch self {
-      case .memory: return "plan-memory{strategy=best}"
-      case .speed: return "plan-memory{strategy=best}"
-      case .size: return "plan-memory{strategy=best}"
-      }
+    public func pipeline(calibration: String?) -> String {
+      var p = "fold-constants,fold-batchnorm,fuse-activations,lower-qdq,eliminate-dead-code"
+      if let calibration { p += ",quantize{calibration=\(calibration)}" }
+      return p + ",plan-memory{strategy=best}"
     }
   }
 
@@ -26,6 +28,10 @@ public enum Compiler {
     public var target: Target = .cortexM4
     public var name: String?
     public var strategy: MemoryStrategy = .best
+    /// Calibration inputs (.npy file or folder) for quantizing a float model.
+    public var calibration: String?
+    /// Compile a float model to tinyc's float32 C kernels instead of asking for calibration.
+    public var keepFloat = false
     public init() {}
   }
 
@@ -41,7 +47,12 @@ public enum Compiler {
 
   public static func compile(_ graph: Graph, options: Options) throws -> Result {
     var g = graph
-    var pm = try PassCatalog.pipeline(options.passes ?? options.opt.pipeline)
+    if options.passes == nil, options.calibration == nil, !options.keepFloat, let op = g.firstFloatCompute {
+      throw DriverError(
+        "model '\(graph.name)' computes in float (op \(op.kind.mnemonic), \(op.location)): give --calibration DATA "
+          + "(float32 .npy inputs) to quantize it to int8 for CMSIS-NN, or --keep-float for float32 C kernels")
+    }
+    var pm = try PassCatalog.pipeline(options.passes ?? options.opt.pipeline(calibration: options.calibration))
     pm.verifyEach = true
     try pm.run(&g)
     let plan = try planMemory(g, strategy: options.strategy, scratch: { _, op in options.target.scratchBytes(op, g) })
@@ -76,5 +87,18 @@ public enum Compiler {
     try put("memory.svg", r.svg)
     for f in Runtime.files { try put("runtime/" + f.path, f.contents) }
     try put("Makefile", Runtime.makefile(name: r.name))
+  }
+}
+
+extension Graph {
+  /// The first convolution or fully-connected layer that computes in float, if any.
+  var firstFloatCompute: Op? {
+    ops.first { op in
+      switch op.kind {
+      case .conv2d, .depthwiseConv2d, .fullyConnected:
+        return op.inputs.first.map { self[$0].type.elementType == .f32 } ?? false
+      default: return false
+      }
+    }
   }
 }

@@ -79,7 +79,9 @@ struct Run: ParsableCommand {
         if dumpTensors != nil { throw DriverError("--dump-tensors works with the interpreter backend only") }
         let dir = buildDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("tinyc-\(getpid())").path
         defer { if buildDir == nil { try? FileManager.default.removeItem(atPath: dir) } }
-        let r = try CRunner.run(g, inputs: inputs, backend: b, options: Compiler.Options(), workDirectory: dir)
+        var options = Compiler.Options()
+        options.keepFloat = true  // run the model as it is; `compile --calibration` quantizes
+        let r = try CRunner.run(g, inputs: inputs, backend: b, options: options, workDirectory: dir)
         outs = r.outputs
         if let n = r.measurements.instructions { print("M4 instructions per inference: \(n)") }
         if let t = r.measurements.text, let d = r.measurements.data, let z = r.measurements.bss {
@@ -203,6 +205,10 @@ struct Compile: ParsableCommand {
   @Option(help: "Memory planner: best or greedy-size.") var strategy: String = "best"
   @Option(help: "C name of the model (default: the file name).") var name: String?
   @Option(name: .short, help: "Output folder.") var output: String
+  @Option(help: "Calibration inputs for a float model: a float32 .npy file or a folder of them (quantizes to int8).")
+  var calibration: String?
+  @Flag(name: .customLong("keep-float"), help: "Compile a float model to float32 C kernels instead of quantizing it.")
+  var keepFloat = false
   @Flag(help: "Print the memory report summary.") var report = false
 
   func run() throws {
@@ -222,6 +228,8 @@ struct Compile: ParsableCommand {
       o.passes = passes
       o.target = t
       o.strategy = s
+      o.calibration = calibration
+      o.keepFloat = keepFloat
       o.name = name ?? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
       let r = try Compiler.compile(g, options: o)
       try Compiler.write(r, to: output)

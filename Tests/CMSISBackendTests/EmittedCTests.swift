@@ -15,6 +15,7 @@ import TinyIR
   private func check(_ m: GoldenModel, backend: CRunner.Backend, inputs: [Int], sanitize: Bool = false) throws {
     let g = try Models.load(path: m.model)
     var options = Compiler.Options()
+    options.keepFloat = true
     options.target = backend == .c ? .host : .cortexM4
     options.name = m.stem
     let dir = Paths.temporary(m.stem)
@@ -73,6 +74,7 @@ import TinyIR
     #expect(!compilers.isEmpty)
     for stem in Paths.exampleModels {
       var o = Compiler.Options()
+      o.keepFloat = true
       o.name = stem
       let r = try Compiler.compile(try Models.load(path: "\(Paths.examples)/\(stem).tflite"), options: o)
       try Compiler.write(r, to: dir)
