@@ -43,11 +43,14 @@ let package = Package(
         "TinyC", "TinyIR", "TinyPasses", "CMSISBackend", .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       path: "Sources/tinyc", swiftSettings: swiftSettings),
+    .executableTarget(
+      name: "tinyc-bench", dependencies: ["TinyC", "TinyIR", "TinyPasses", "CMSISBackend", "Interpreter", "TFLiteFrontend"],
+      path: "bench/TinyBench", swiftSettings: swiftSettings),
     .testTarget(name: "TinyIRTests", dependencies: ["TinyIR"], swiftSettings: swiftSettings),
     .testTarget(
       name: "TinyPassesTests", dependencies: ["TinyPasses", "Interpreter", "TFLiteFrontend"], swiftSettings: swiftSettings),
     .testTarget(
-      name: "TFLiteFrontendTests", dependencies: ["TFLiteFrontend", "TinyIR"],
+      name: "TFLiteFrontendTests", dependencies: ["TFLiteFrontend", "TinyIR"], exclude: ["Fixtures"],
       swiftSettings: swiftSettings),
     .testTarget(
       name: "InterpreterTests", dependencies: ["Interpreter", "TinyC"], swiftSettings: swiftSettings),
