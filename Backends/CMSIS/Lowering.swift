@@ -18,7 +18,9 @@ struct Lowering {
     self.layout = layout
     self.prefix = prefix
     self.target = target
-    for id in g.constants.keys.sorted() {
+    // Only constants something reads go into Flash.
+    let used = Set(g.ops.flatMap(\.inputs) + g.outputs)
+    for id in g.constants.keys.sorted() where used.contains(id) {
       guard let data = g.constants[id] else { continue }
       let name = "\(prefix)_\(CSource.identifier(g[id].name))"
       constantName[id] = name
@@ -236,6 +238,10 @@ struct Lowering {
       }
       let p = KernelParams.softmax(beta: beta, inputScale: q(x).scale)
       c.line("    arm_softmax_s8(\(X), \(n / row), \(row), \(p.multiplier), \(p.shift), \(p.diffMin), \(Y));")
+    case .logSoftmax:
+      guard isFloat else { throw fail(i, op, "log_softmax is lowered for float32 only") }
+      let row = yt.shape.last ?? 1
+      c.line("    tinyc_log_softmax_f32(\(X), \(n / row), \(row), \(Y));")
     case .add(let act), .sub(let act), .mul(let act):
       let b = op.inputs[1]
       let B = try ptr(b, i, op)

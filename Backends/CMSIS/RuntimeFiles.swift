@@ -2336,6 +2336,8 @@ void tinyc_maxpool_f32(const float *input, int32_t n, int32_t in_h, int32_t in_w
 
 /** Softmax over the last dim: rows x row_size, exp(beta * (x - max)) / sum. */
 void tinyc_softmax_f32(const float *input, int32_t rows, int32_t row_size, float beta, float *output);
+/** Log-softmax over the last dimension: out = x - max - log(sum(exp(x - max))), row by row. */
+void tinyc_log_softmax_f32(const float *input, int32_t rows, int32_t row_size, float *output);
 
 /** Elementwise a+b, a-b, a*b of same-size tensors, clamped to [act_min, act_max]. */
 void tinyc_add_f32(const float *a, const float *b, int32_t size, float act_min, float act_max, float *output);
@@ -2571,6 +2573,28 @@ void tinyc_softmax_f32(const float *input, int32_t rows, int32_t row_size, float
         }
         for (c = 0; c < row_size; c++) {
             out[c] = out[c] / sum;
+        }
+    }
+}
+
+void tinyc_log_softmax_f32(const float *input, int32_t rows, int32_t row_size, float *output)
+{
+    int32_t r, c;
+    for (r = 0; r < rows; r++) {
+        const float *in = input + (int64_t)r * row_size;
+        float *out = output + (int64_t)r * row_size;
+        float max = in[0];
+        float sum = 0.0f;
+        float log_sum;
+        for (c = 1; c < row_size; c++) {
+            max = in[c] > max ? in[c] : max;
+        }
+        for (c = 0; c < row_size; c++) {
+            sum += expf(in[c] - max);
+        }
+        log_sum = logf(sum);
+        for (c = 0; c < row_size; c++) {
+            out[c] = in[c] - max - log_sum;
         }
     }
 }

@@ -16,7 +16,7 @@ public enum Compiler {
 
     public func pipeline(calibration: String?) -> String {
       var p = "fold-constants,fold-batchnorm,fuse-activations,lower-qdq,eliminate-dead-code"
-      if let calibration { p += ",quantize{calibration=\(calibration)}" }
+      if let calibration { p += ",quantize{calibration=\(calibration)},eliminate-dead-code" }
       return p + ",plan-memory{strategy=best}"
     }
   }
@@ -47,14 +47,15 @@ public enum Compiler {
 
   public static func compile(_ graph: Graph, options: Options) throws -> Result {
     var g = graph
-    if options.passes == nil, options.calibration == nil, !options.keepFloat, let op = g.firstFloatCompute {
+    var pm = try PassCatalog.pipeline(options.passes ?? options.opt.pipeline(calibration: options.calibration))
+    pm.verifyEach = true
+    try pm.run(&g)
+    // QDQ models are integer after lower-qdq; a float model needs calibration data to be.
+    if options.passes == nil, !options.keepFloat, let op = g.firstFloatCompute {
       throw DriverError(
         "model '\(graph.name)' computes in float (op \(op.kind.mnemonic), \(op.location)): give --calibration DATA "
           + "(float32 .npy inputs) to quantize it to int8 for CMSIS-NN, or --keep-float for float32 C kernels")
     }
-    var pm = try PassCatalog.pipeline(options.passes ?? options.opt.pipeline(calibration: options.calibration))
-    pm.verifyEach = true
-    try pm.run(&g)
     let plan = try planMemory(g, strategy: options.strategy, scratch: { _, op in options.target.scratchBytes(op, g) })
     // Emit in the plan's order; scratch buffers are keyed by step, which is the new op index.
     var ordered = g

@@ -5,14 +5,36 @@ import TinyIR
 /// Running a graph with the reference interpreter: inputs from .npy, per-op dumps, and
 /// comparison against golden outputs (final or every layer).
 public enum Execution {
+  /// Reads inputs in the source model's layout and converts them into the graph's.
+  public static func readInputs(_ paths: [String], for m: LoadedModel) throws -> [NDArray] {
+    guard m.onnx != nil else { return try readInputs(paths, for: m.graph) }
+    guard paths.count == m.graph.inputs.count else {
+      throw DriverError("the model has \(m.graph.inputs.count) input(s), got \(paths.count) --input file(s)")
+    }
+    var arrays: [NDArray] = []
+    for (path, io) in zip(paths, m.onnx?.inputs ?? []) {
+      do {
+        arrays.append(try io.prepare(try Npy.read(path: path)))
+      } catch let e as DriverError {
+        throw e
+      } catch {
+        throw DriverError("\(path): input '\(io.onnxName)': \(error)")
+      }
+    }
+    return try readArrays(arrays, paths, for: m.graph)
+  }
+
   /// Reads inputs and checks them against the graph's input types.
   public static func readInputs(_ paths: [String], for g: Graph) throws -> [NDArray] {
     guard paths.count == g.inputs.count else {
       throw DriverError("the model has \(g.inputs.count) input(s), got \(paths.count) --input file(s)")
     }
+    return try readArrays(try paths.map { try Npy.read(path: $0) }, paths, for: g)
+  }
+
+  static func readArrays(_ given: [NDArray], _ paths: [String], for g: Graph) throws -> [NDArray] {
     var arrays: [NDArray] = []
-    for (path, id) in zip(paths, g.inputs) {
-      let a = try Npy.read(path: path)
+    for ((a, path), id) in zip(zip(given, paths), g.inputs) {
       let t = g[id].type
       guard a.elementType == t.elementType else {
         throw DriverError("\(path): input %\(g[id].name) needs \(t.elementType.rawValue), the file holds \(a.elementType.rawValue)")

@@ -1,10 +1,43 @@
 import Foundation
+import ONNXFrontend
 import TFLiteFrontend
 import TinyIR
 
+/// A loaded model: its graph, and for ONNX models how user data maps to the graph's inputs
+/// and outputs (NCHW tensors are NHWC inside tinyc; uint8 ones are int8).
+public struct LoadedModel: Sendable {
+  public var graph: Graph
+  public var onnx: ONNXImportInfo?
+
+  /// Converts user inputs (in the source model's layout) into the graph's.
+  public func prepare(_ inputs: [NDArray]) throws -> [NDArray] {
+    guard let onnx else { return inputs }
+    return try zip(inputs, onnx.inputs).map { try $1.prepare($0) }
+  }
+
+  /// Converts graph outputs back into the source model's layout.
+  public func restore(_ outputs: [NDArray]) -> [NDArray] {
+    guard let onnx else { return outputs }
+    return zip(outputs, onnx.outputs).map { $1.restore($0) }
+  }
+}
+
 /// Loading a model from a file, whichever front-end its extension names.
 public enum Models {
-  public static func load(path: String) throws -> Graph {
+  /// The graph of a model file.
+  public static func load(path: String) throws -> Graph { try loadModel(path: path).graph }
+
+  /// The graph and, for ONNX, the input and output layouts.
+  public static func loadModel(path: String) throws -> LoadedModel {
+    if URL(fileURLWithPath: path).pathExtension.lowercased() == "onnx" {
+      guard FileManager.default.fileExists(atPath: path) else { throw DriverError("\(path): no such file") }
+      let (g, info) = try importONNXWithInfo(path: path)
+      return LoadedModel(graph: g, onnx: info)
+    }
+    return LoadedModel(graph: try loadGraph(path: path), onnx: nil)
+  }
+
+  static func loadGraph(path: String) throws -> Graph {
     let url = URL(fileURLWithPath: path)
     guard FileManager.default.fileExists(atPath: path) else {
       throw DriverError("\(path): no such file")
@@ -15,8 +48,6 @@ public enum Models {
         throw DriverError("\(path): cannot read the file")
       }
       return try importTFLite([UInt8](data), fileName: path)
-    case "onnx":
-      return try ONNXLoader.load(path: path)
     case "tir":
       guard let data = FileManager.default.contents(atPath: path) else {
         throw DriverError("\(path): cannot read the file")

@@ -67,9 +67,10 @@ struct Run: ParsableCommand {
 
   func run() throws {
     try guarded {
-      let g = try Models.load(path: model)
-      let inputs = try Execution.readInputs(input, for: g)
-      let outs: [NDArray]
+      let loaded = try Models.loadModel(path: model)
+      let g = loaded.graph
+      let inputs = try Execution.readInputs(input, for: loaded)
+      var outs: [NDArray]
       if backend == "interpreter" {
         outs = try Execution.run(g, inputs: inputs, dumpDirectory: dumpTensors)
       } else {
@@ -88,6 +89,7 @@ struct Run: ParsableCommand {
           print("arm-none-eabi-size: text \(t)  data \(d)  bss \(z)")
         }
       }
+      outs = loaded.restore(outs)
       if !output.isEmpty, output.count != outs.count {
         throw DriverError("the model has \(outs.count) output(s), got \(output.count) --output path(s)")
       }
@@ -153,10 +155,11 @@ struct Compare: ParsableCommand {
 
   func run() throws {
     try guarded {
-      let g = try Models.load(path: model)
-      let inputs = try Execution.readInputs(input, for: g)
+      let loaded = try Models.loadModel(path: model)
+      let g = loaded.graph
+      let inputs = try Execution.readInputs(input, for: loaded)
       var ok = true
-      let outputs: [NDArray]
+      var outputs: [NDArray]
       if let dir = goldenLayers {
         let (outs, report) = try Execution.compareLayers(g, inputs: inputs, goldenDirectory: dir, atol: atol)
         outputs = outs
@@ -173,6 +176,7 @@ struct Compare: ParsableCommand {
       } else {
         outputs = try Execution.run(g, inputs: inputs)
       }
+      outputs = loaded.restore(outputs)
       if !golden.isEmpty {
         guard golden.count == outputs.count else {
           throw DriverError("the model has \(outputs.count) output(s), got \(golden.count) --golden file(s)")
