@@ -1,5 +1,5 @@
 // swift-tools-version: 6.2
-// libFuzzer target for the TFLite importer. A separate package so that the sanitizer build
+// libFuzzer targets for the TFLite and ONNX importers. A separate package so that the sanitizer build
 // never touches the main package's build folder. See README.md.
 import PackageDescription
 
@@ -11,6 +11,11 @@ let package = Package(
       name: "FuzzTFLite",
       dependencies: [.product(name: "TFLiteFrontend", package: "tinyc")],
       path: "Sources/FuzzTFLite",
-      swiftSettings: [.treatAllWarnings(as: .error)])
+      swiftSettings: [.treatAllWarnings(as: .error)]),
+    .executableTarget(
+      name: "FuzzONNX",
+      dependencies: [.product(name: "ONNXFrontend", package: "tinyc")],
+      path: "Sources/FuzzONNX",
+      swiftSettings: [.treatAllWarnings(as: .error)]),
   ]
 )
