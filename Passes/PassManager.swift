@@ -40,18 +40,14 @@ public struct PassManager: Sendable {
 
   public init(_ passes: [Pass]) { self.passes = passes }
 
-  /// Every pass tinyc knows, by name. Passes register here.
-  nonisolated(unsafe) public static var registry: [String: Pass] = [:]
-
-  public static func register(_ p: Pass) { registry[p.name] = p }
-
-  /// Parses `a,b{k=v,k2=v2},c`.
-  public init(pipeline: String, registry: [String: Pass]? = nil) throws {
-    let known = registry ?? PassManager.registry
+  /// Parses `a,b{k=v,k2=v2},c`, looking each name up in `passes`.
+  public init(pipeline: String, passes known: [Pass]) throws {
+    var byName: [String: Pass] = [:]
+    for p in known where byName[p.name] == nil { byName[p.name] = p }
     var passes: [Pass] = []
     for (name, opts) in try Self.parse(pipeline) {
-      guard let p = known[name] else {
-        let names = known.keys.sorted().joined(separator: ", ")
+      guard let p = byName[name] else {
+        let names = byName.keys.sorted().joined(separator: ", ")
         throw PassError("unknown pass '\(name)' in pipeline (known: \(names.isEmpty ? "none" : names))")
       }
       passes.append(p.with(options: opts))

@@ -4,8 +4,8 @@ import TinyIR
 /// (dequantized weights stay integer), batch norms folded and activations fused into their
 /// producers (also in QDQ graphs, where they sit between a float op and its quantize), then
 /// `lower-qdq` (QDQ graphs become integer graphs; float graphs are left alone), dead code
-/// removed, and `quantize` for float models (it needs `calibration=PATH`). Register them with
-/// `standardPasses.forEach(PassManager.register)` or look them up by `name`.
+/// removed, and `quantize` for float models (it needs `calibration=PATH`). Run them with
+/// `PassManager(pipeline:passes:)` (the driver's `PassCatalog` lists them all).
 public let standardPasses: [Pass] = [
   foldConstants, foldBatchNorm, fuseActivations, lowerQDQ, eliminateDeadCode, quantize,
 ]

@@ -492,8 +492,3 @@ public func planMemory(_ strategy: MemoryStrategy = .best, inPlace: Bool = true)
 /// The memory passes, for a pass catalog: `plan-memory` (strategy `best` unless the pipeline
 /// says otherwise).
 public let memoryPasses: [Pass] = [planMemory(.best)]
-
-/// Registers `plan-memory` with `PassManager`.
-public func registerMemoryPasses() {
-  memoryPasses.forEach(PassManager.register)
-}

@@ -11,6 +11,6 @@ public enum PassCatalog {
   }
 
   public static func pipeline(_ text: String) throws -> PassManager {
-    try PassManager(pipeline: text, registry: Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a }))
+    try PassManager(pipeline: text, passes: all)
   }
 }

@@ -94,13 +94,13 @@ import TinyIR
     let g = try Parser.parse(Self.dequantized)
     #expect {
       var h = g
-      try PassManager(pipeline: "fold-constants{dequantize=maybe}", registry: ["fold-constants": foldConstants]).run(&h)
+      try PassManager(pipeline: "fold-constants{dequantize=maybe}", passes: [foldConstants]).run(&h)
     } throws: { error in
       "\(error)".contains("dequantize must be true or false, got 'maybe'")
     }
     #expect {
       var h = g
-      try PassManager(pipeline: "fold-constants{colour=red}", registry: ["fold-constants": foldConstants]).run(&h)
+      try PassManager(pipeline: "fold-constants{colour=red}", passes: [foldConstants]).run(&h)
     } throws: { error in
       "\(error)".contains("unknown option 'colour'")
     }

@@ -161,19 +161,18 @@ import TinyPasses
   }
 
   @Test func passReordersOpsAndVerifies() throws {
-    registerMemoryPasses()
     var g = try Parser.parse(Self.branches)
-    try PassManager(pipeline: "plan-memory{strategy=best}").run(&g)
+    try PassManager(pipeline: "plan-memory{strategy=best}", passes: memoryPasses).run(&g)
     let names = g.ops.map { g[$0.outputs[0]].name }
     #expect(names == ["a1", "a2", "b1", "b2", "c"])
     // Planning the reordered graph again keeps its order.
     #expect(try planMemory(g, strategy: .best).order == [0, 1, 2, 3, 4])
 
     var h = try Parser.parse(Self.branches)
-    try PassManager(pipeline: "plan-memory{strategy=greedy-size}").run(&h)
+    try PassManager(pipeline: "plan-memory{strategy=greedy-size}", passes: memoryPasses).run(&h)
     #expect(h == (try Parser.parse(Self.branches)))
-    #expect(throws: PassError.self) { try PassManager(pipeline: "plan-memory{strategy=smallest}").run(&h) }
-    #expect(throws: PassError.self) { try PassManager(pipeline: "plan-memory{colour=red}").run(&h) }
+    #expect(throws: PassError.self) { try PassManager(pipeline: "plan-memory{strategy=smallest}", passes: memoryPasses).run(&h) }
+    #expect(throws: PassError.self) { try PassManager(pipeline: "plan-memory{colour=red}", passes: memoryPasses).run(&h) }
   }
 
   @Test func planEncodesAsJSONAndBack() throws {
