@@ -217,7 +217,8 @@ struct Compile: ParsableCommand {
 
   func run() throws {
     try guarded {
-      let g = try Models.load(path: model)
+      let loaded = try Models.loadModel(path: model)
+      let g = loaded.graph
       var o = Compiler.Options()
       guard let level = Compiler.OptLevel(rawValue: opt) else {
         throw DriverError("unknown -O '\(opt)' (memory, speed, size)")
@@ -232,7 +233,9 @@ struct Compile: ParsableCommand {
       o.passes = passes
       o.target = t
       o.strategy = s
-      o.calibration = calibration
+      if let calibration {
+        o.calibration = try Calibration.inGraphLayout(calibration, for: loaded)
+      }
       o.keepFloat = keepFloat
       o.name = name ?? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
       let r = try Compiler.compile(g, options: o)
