@@ -120,6 +120,26 @@ enum Repo {
     }
   }
 
+  /// A float ONNX model: refused without calibration data, quantized with samples in the
+  /// model's own NCHW layout.
+  @Test(.enabled(if: haveBinary)) func compileFloatONNXNeedsCalibration() throws {
+    let dir = Repo.temporary()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let (s1, _, e1) = try Repo.run(["compile", "Examples/onnx/cnn_float.onnx", "-o", dir + "/a"])
+    #expect(s1 == 1 && e1.contains("--calibration"), "\(e1)")
+    try FileManager.default.createDirectory(atPath: dir + "/calib", withIntermediateDirectories: true)
+    for k in 0..<3 {
+      try FileManager.default.copyItem(
+        atPath: Repo.examples + "/onnx/golden/cnn_float.input\(k).npy", toPath: dir + "/calib/x\(k).npy")
+    }
+    let (s2, out, e2) = try Repo.run(["compile", "Examples/onnx/cnn_float.onnx", "--calibration", dir + "/calib", "-o", dir + "/b"])
+    #expect(s2 == 0, "\(e2)")
+    #expect(out.contains("arena "))
+    let header = try String(contentsOfFile: dir + "/b/cnn_float.h", encoding: .utf8)
+    #expect(header.contains("#define cnn_float_INPUT0_TYPE \"i8\""))
+    #expect(header.contains("#define cnn_float_INPUT0_SHAPE { 1, 16, 16, 3 }"))
+  }
+
   @Test(.enabled(if: haveBinary)) func inspectReportsTheLowerBound() throws {
     let (status, out, _) = try Repo.run(["inspect", "Examples/ds_cnn_s.tflite", "--json"])
     #expect(status == 0)
