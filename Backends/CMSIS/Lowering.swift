@@ -19,7 +19,12 @@ struct Lowering {
     self.prefix = prefix
     self.target = target
     // Only constants something reads go into Flash.
-    let used = Set(g.ops.flatMap(\.inputs) + g.outputs)
+    // (A batch norm's parameters are folded into arrays of its own when it is lowered.)
+    let used = Set(
+      g.ops.flatMap { op -> [ValueID] in
+        if case .batchNorm = op.kind { return Array(op.inputs.prefix(1)) }
+        return op.inputs
+      } + g.outputs)
     for id in g.constants.keys.sorted() where used.contains(id) {
       guard let data = g.constants[id] else { continue }
       let name = "\(prefix)_\(CSource.identifier(g[id].name))"
@@ -52,6 +57,13 @@ struct Lowering {
     counter += 1
     let name = "\(prefix)_\(what)\(counter)"
     constants.text += "static const int32_t \(name)[\(values.count)] = {\n" + CSource.values(values, CSource.int32) + "};\n\n"
+    return name
+  }
+
+  private mutating func floatArray(_ what: String, _ values: [Float]) -> String {
+    counter += 1
+    let name = "\(prefix)_\(what)\(counter)"
+    constants.text += "static const float \(name)[\(values.count)] = {\n" + CSource.values(values, CSource.float) + "};\n\n"
     return name
   }
 
@@ -238,6 +250,20 @@ struct Lowering {
       }
       let p = KernelParams.softmax(beta: beta, inputScale: q(x).scale)
       c.line("    arm_softmax_s8(\(X), \(n / row), \(row), \(p.multiplier), \(p.shift), \(p.diffMin), \(Y));")
+    case .batchNorm(let epsilon):
+      // A float batch norm no pass could fold into a producer (e.g. after a relu) runs as a 1x1
+      // depthwise convolution: w[c] = scale[c] / sqrt(var[c] + eps), b[c] = bias[c] - mean[c]·w[c].
+      let params = op.inputs[1...].compactMap { g.constants[$0] }
+      guard isFloat, params.count == 4 else { throw fail(i, op, "batch_norm is lowered for float32 with constant parameters") }
+      let v = params.map { NDArray(shape: [], elementType: .f32, bytes: $0.bytes).floats }
+      let ch = yt.shape.last ?? 1
+      let scale = (0..<ch).map { Double(v[0][$0]) / (Double(v[3][$0]) + Double(epsilon)).squareRoot() }
+      let w = floatArray("bn_w", scale.map { Float($0) })
+      let b = floatArray("bn_b", (0..<ch).map { Float(Double(v[1][$0]) - Double(v[2][$0]) * scale[$0]) })
+      let rows = n / ch
+      c.line(
+        "    if (tinyc_depthwise_conv2d_f32(\(X), \(rows), 1, 1, \(ch), \(w), 1, 1, 1, \(b), 1, 1, 0, 0, 1, 1, -INFINITY, INFINITY, \(Y), 1, 1) != 0) return -\(i + 1);"
+      )
     case .logSoftmax:
       guard isFloat else { throw fail(i, op, "log_softmax is lowered for float32 only") }
       let row = yt.shape.last ?? 1

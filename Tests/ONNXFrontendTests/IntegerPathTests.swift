@@ -76,6 +76,21 @@ import TinyIR
     }
   }
 
+  /// The float model compiled as float (`--keep-float`): its unfolded batch norms (after a
+  /// relu) run as 1x1 depthwise convolutions; within 1e-4 of ONNX Runtime.
+  @Test(.enabled(if: hasShared && hostC)) func burnMnistFloatC() throws {
+    let stem = "burn_mnist"
+    var o = Compiler.Options()
+    o.keepFloat = true
+    let inputs = (0..<5).map { "\(Self.shared)/onnx/golden/\(stem).input\($0).npy" }
+    let outs = try runC("\(Self.shared)/onnx/\(stem).onnx", inputs: inputs, options: o)
+    for k in 0..<5 {
+      let ort = try Npy.read(path: "\(Self.shared)/onnx/golden/\(stem).output\(k).npy")
+      let d = try Execution.difference(outs[k], ort, atol: 1e-4)
+      #expect(d.identical, "\(stem) input \(k): largest difference \(d.largest)")
+    }
+  }
+
   /// A float ONNX model, quantized by tinyc (calibrated on a few inputs), compiled to integer
   /// C: its top-1 agrees with the float model's on the golden inputs.
   @Test(.enabled(if: hasShared && hostC)) func burnMnistQuantizedTop1() throws {
