@@ -531,49 +531,8 @@ public enum CalibrationData {
     }
   }
 
-  /// A little-endian float32 (or other simple dtype) C-order `.npy` file.
+  /// A `.npy` file (`split` checks that it holds float32).
   static func readNpy(_ path: String) throws -> NDArray {
-    guard let data = FileManager.default.contents(atPath: path) else {
-      throw PassError("quantize: cannot read '\(path)'")
-    }
-    let b = [UInt8](data)
-    guard b.count >= 10, b[0] == 0x93, Array(b[1..<6]) == Array("NUMPY".utf8) else {
-      throw PassError("quantize: \(path) is not a .npy file")
-    }
-    let (headerLength, start): (Int, Int)
-    switch b[6] {
-    case 1: (headerLength, start) = (Int(b[8]) | Int(b[9]) << 8, 10)
-    case 2, 3:
-      guard b.count >= 12 else { throw PassError("quantize: \(path): truncated .npy header") }
-      (headerLength, start) = (Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24, 12)
-    default: throw PassError("quantize: \(path): unsupported .npy version \(b[6])")
-    }
-    guard start + headerLength <= b.count else { throw PassError("quantize: \(path): truncated .npy header") }
-    let header = String(decoding: b[start..<(start + headerLength)], as: UTF8.self)
-    guard header.contains("'descr': '<f4'") else {
-      throw PassError("quantize: \(path): calibration data must be little-endian float32 ('<f4')")
-    }
-    guard !header.contains("'fortran_order': True") else {
-      throw PassError("quantize: \(path): Fortran-order arrays are not supported")
-    }
-    guard let open = header.range(of: "'shape': (")?.upperBound, let close = header[open...].firstIndex(of: ")") else {
-      throw PassError("quantize: \(path): no shape in the .npy header")
-    }
-    var shape: [Int] = []
-    for part in header[open..<close].split(separator: ",") {
-      let t = part.trimmingCharacters(in: .whitespaces)
-      if t.isEmpty { continue }
-      guard let d = Int(t), d >= 0, d < 1 << 31 else { throw PassError("quantize: \(path): bad dimension '\(t)'") }
-      shape.append(d)
-    }
-    var count = 1
-    for d in shape {
-      let (m, overflow) = count.multipliedReportingOverflow(by: d)
-      guard !overflow, m < 1 << 31 else { throw PassError("quantize: \(path): shape \(shape) is too large") }
-      count = m
-    }
-    let body = start + headerLength
-    guard b.count - body >= 4 * count else { throw PassError("quantize: \(path): data is truncated") }
-    return NDArray(shape: shape, elementType: .f32, bytes: Array(b[body..<(body + 4 * count)]))
+    do { return try Npy.read(path: path) } catch { throw PassError("quantize: \(error)") }
   }
 }

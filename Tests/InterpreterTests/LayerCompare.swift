@@ -30,7 +30,7 @@ struct LayerComparison {
         guard FileManager.default.fileExists(atPath: file) else { continue }
         count += 1
         do {
-          let golden = try Npy.read(file)
+          let golden = try Npy.read(path: file)
           if let d = Self.difference(result, golden, tolerance: tolerance, largest: &largest) {
             problems.append("op \(i) (\(op.kind.mnemonic), \(op.location)) result \(j): \(d)")
           }

@@ -24,9 +24,9 @@ import TinyIR
     for k in 0..<5 {
       goldenTensors += goldenLayerCount("\(golden)/layers/\(stem).input\(k)")
       try comparison.compare(
-        graph: graph, interpreter: interpreter, input: try Npy.read("\(golden)/\(stem).input\(k).npy"),
+        graph: graph, interpreter: interpreter, input: try Npy.read(path: "\(golden)/\(stem).input\(k).npy"),
         layersDirectory: "\(golden)/layers/\(stem).input\(k)",
-        expectedOutput: try Npy.read("\(golden)/\(stem).output\(k).npy"), tolerance: nil)
+        expectedOutput: try Npy.read(path: "\(golden)/\(stem).output\(k).npy"), tolerance: nil)
     }
     // kws 13, vww 31, resnet 16, ad01 10 operators, × 5 inputs: 350 tensors in all.
     let expected = ["kws_ref_model": 65, "vww_96_int8": 155, "pretrainedResnet_quant": 80, "ad01_int8": 50]
@@ -61,9 +61,9 @@ import TinyIR
     while FileManager.default.fileExists(atPath: "\(golden)/\(stem).input\(k).npy") {
       goldenTensors += goldenLayerCount("\(golden)/layers/\(stem).input\(k)")
       try comparison.compare(
-        graph: graph, interpreter: interpreter, input: try Npy.read("\(golden)/\(stem).input\(k).npy"),
+        graph: graph, interpreter: interpreter, input: try Npy.read(path: "\(golden)/\(stem).input\(k).npy"),
         layersDirectory: "\(golden)/layers/\(stem).input\(k)",
-        expectedOutput: try Npy.read("\(golden)/\(stem).output\(k).npy"), tolerance: 1e-5)
+        expectedOutput: try Npy.read(path: "\(golden)/\(stem).output\(k).npy"), tolerance: 1e-5)
       k += 1
     }
     #expect(k > 0)

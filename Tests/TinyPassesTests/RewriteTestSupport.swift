@@ -74,15 +74,7 @@ enum Rewrite {
 extension Rewrite {
   /// Writes a float32 `.npy` file (format 1.0, C order).
   static func writeNpy(_ floats: [Float], shape: [Int], to path: String) throws {
-    let dims = shape.map(String.init)
-    let shapeText = shape.count == 1 ? "(\(dims[0]),)" : "(" + dims.joined(separator: ", ") + ")"
-    var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
-    header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
-    let n = header.utf8.count
-    let bytes: [UInt8] =
-      [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(n & 0xff), UInt8(n >> 8)] + Array(header.utf8)
-      + NDArray(shape: shape, floats: floats).bytes
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    try Npy.write(NDArray(shape: shape, floats: floats), path: path)
   }
 
   /// A fresh empty temporary folder.

@@ -1,23 +1,23 @@
 import Foundation
-import TinyIR
 
-/// Reads and writes NumPy `.npy` files: format 1.0 and 2.0, little-endian, C order.
+/// Reads and writes NumPy `.npy` files (the one reader and writer in tinyc: CLI inputs and
+/// outputs, golden files, calibration data): format 1.0 and 2.0, little-endian, C order.
 /// Supported dtypes: f4, i1, u1, i2, i4 (and i8 on read when every value fits in i32).
 public enum Npy {
   public static func read(path: String) throws -> NDArray {
     guard let data = FileManager.default.contents(atPath: path) else {
-      throw DriverError("\(path): cannot read the file")
+      throw IRError("\(path): cannot read the file")
     }
     do {
       return try parse([UInt8](data))
-    } catch let e as DriverError {
-      throw DriverError("\(path): \(e.message)")
+    } catch let e as IRError {
+      throw IRError("\(path): \(e.message)")
     }
   }
 
   public static func parse(_ b: [UInt8]) throws -> NDArray {
     let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-    guard b.count >= 10, Array(b[0..<6]) == magic else { throw DriverError("not a .npy file (bad magic)") }
+    guard b.count >= 10, Array(b[0..<6]) == magic else { throw IRError("not a .npy file (bad magic)") }
     let major = b[6]
     let headerLen: Int
     let start: Int
@@ -26,39 +26,39 @@ public enum Npy {
       headerLen = Int(b[8]) | Int(b[9]) << 8
       start = 10
     case 2, 3:
-      guard b.count >= 12 else { throw DriverError("truncated .npy header") }
+      guard b.count >= 12 else { throw IRError("truncated .npy header") }
       headerLen = Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24
       start = 12
-    default: throw DriverError("unsupported .npy format version \(major)")
+    default: throw IRError("unsupported .npy format version \(major)")
     }
-    guard start + headerLen <= b.count else { throw DriverError("truncated .npy header") }
+    guard start + headerLen <= b.count else { throw IRError("truncated .npy header") }
     let header = String(decoding: b[start..<start + headerLen], as: UTF8.self)
     guard let descr = field(header, "descr").flatMap(stringLiteral) else {
-      throw DriverError("no dtype in .npy header")
+      throw IRError("no dtype in .npy header")
     }
     if field(header, "fortran_order")?.hasPrefix("True") == true {
-      throw DriverError("Fortran-order arrays are not supported; save with np.ascontiguousarray")
+      throw IRError("Fortran-order arrays are not supported; save with np.ascontiguousarray")
     }
     guard let shapeText = field(header, "shape"), let open = shapeText.firstIndex(of: "("),
       let close = shapeText.firstIndex(of: ")")
-    else { throw DriverError("no shape in .npy header") }
+    else { throw IRError("no shape in .npy header") }
     var shape: [Int] = []
     for part in shapeText[shapeText.index(after: open)..<close].split(separator: ",") {
       let t = part.trimmingCharacters(in: .whitespaces)
       if t.isEmpty { continue }
-      guard let d = Int(t), d >= 0, d < 1 << 31 else { throw DriverError("bad dimension '\(t)' in .npy shape") }
+      guard let d = Int(t), d >= 0, d < 1 << 31 else { throw IRError("bad dimension '\(t)' in .npy shape") }
       shape.append(d)
     }
     var count = 1
     for d in shape {
       let (m, o) = count.multipliedReportingOverflow(by: d)
-      guard !o, m < 1 << 31 else { throw DriverError(".npy shape \(shape) is too large") }
+      guard !o, m < 1 << 31 else { throw IRError(".npy shape \(shape) is too large") }
       count = m
     }
     let body = Array(b[(start + headerLen)...])
     func need(_ width: Int) throws -> [UInt8] {
       guard body.count >= count * width else {
-        throw DriverError(".npy data is truncated: \(body.count) bytes for \(count) elements of \(width) bytes")
+        throw IRError(".npy data is truncated: \(body.count) bytes for \(count) elements of \(width) bytes")
       }
       return Array(body[0..<count * width])
     }
@@ -75,13 +75,13 @@ public enum Npy {
         var x: UInt64 = 0
         for k in 0..<8 { x |= UInt64(raw[8 * i + k]) << (8 * k) }
         guard let y = Int32(exactly: Int64(bitPattern: x)) else {
-          throw DriverError("int64 value \(Int64(bitPattern: x)) does not fit in int32")
+          throw IRError("int64 value \(Int64(bitPattern: x)) does not fit in int32")
         }
         v.append(y)
       }
       return NDArray(shape: shape, int32s: v)
     default:
-      throw DriverError("unsupported .npy dtype '\(descr)' (use float32, int8, uint8, int16 or int32, little-endian)")
+      throw IRError("unsupported .npy dtype '\(descr)' (use float32, int8, uint8, int16 or int32, little-endian)")
     }
   }
 
@@ -109,7 +109,7 @@ public enum Npy {
 
   public static func write(_ a: NDArray, path: String) throws {
     guard FileManager.default.createFile(atPath: path, contents: Data(encode(a))) else {
-      throw DriverError("\(path): cannot write the file")
+      throw IRError("\(path): cannot write the file")
     }
   }
 
@@ -124,11 +124,4 @@ public enum Npy {
     guard let end = rest.firstIndex(of: q) else { return nil }
     return String(rest[..<end])
   }
-}
-
-/// A one-line error from the driver: names the file or the thing, and what is wrong.
-public struct DriverError: Error, CustomStringConvertible, Sendable {
-  public var message: String
-  public init(_ message: String) { self.message = message }
-  public var description: String { message }
 }
