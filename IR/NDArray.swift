@@ -100,3 +100,46 @@ public struct NDArray: Hashable, Sendable {
     return NDArray(shape: shape, elementType: type, bytes: b)
   }
 }
+
+/// For a row-major tensor of `shape` permuted by `perm` (result dimension k is source dimension
+/// `perm[k]`), the source element index of each result element, in result order. The one
+/// transpose walk that constant folding, the ONNX importer and its layout conversions share.
+public func permutationSourceIndices(shape: [Int], perm: [Int]) -> [Int] {
+  let rank = shape.count
+  let count = shape.reduce(1, *)
+  guard rank > 0, perm.count == rank else { return Array(0..<count) }
+  var strides = [Int](repeating: 1, count: rank)
+  for d in stride(from: rank - 2, through: 0, by: -1) { strides[d] = strides[d + 1] * shape[d + 1] }
+  let outShape = perm.map { shape[$0] }
+  let permutedStrides = perm.map { strides[$0] }
+  var result: [Int] = []
+  result.reserveCapacity(count)
+  var index = [Int](repeating: 0, count: rank)
+  for _ in 0..<count {
+    var src = 0
+    for k in 0..<rank { src += index[k] * permutedStrides[k] }
+    result.append(src)
+    var k = rank - 1
+    while k >= 0 {
+      index[k] += 1
+      if index[k] < outShape[k] { break }
+      index[k] = 0
+      k -= 1
+    }
+  }
+  return result
+}
+
+extension NDArray {
+  /// The array permuted (result dimension k is dimension `perm[k]`); element types of whole
+  /// bytes only (sub-byte arrays come back unchanged).
+  public func transposed(_ perm: [Int]) -> NDArray {
+    guard elementType.bits % 8 == 0, perm.count == shape.count else { return self }
+    let width = elementType.bits / 8
+    var out = [UInt8](repeating: 0, count: bytes.count)
+    for (o, src) in permutationSourceIndices(shape: shape, perm: perm).enumerated() {
+      for b in 0..<width { out[o * width + b] = bytes[src * width + b] }
+    }
+    return NDArray(shape: perm.map { shape[$0] }, elementType: elementType, bytes: out)
+  }
+}

@@ -89,7 +89,7 @@ extension Graph {
       return [c.bytes]
     case .transpose(let perm):
       guard let c = constants[x], tx.elementType.bits >= 8 else { return nil }
-      return [permute(c.bytes, elementBytes: tx.elementType.bits / 8, shape: tx.shape, perm: perm)]
+      return [NDArray(shape: tx.shape, elementType: tx.elementType, bytes: c.bytes).transposed(perm).bytes]
     default:
       var sub = Graph(name: "fold")
       var map: [ValueID: ValueID] = [:]
@@ -123,7 +123,7 @@ extension Graph {
         guard let newAxis = perm.firstIndex(of: axis) else { return nil }
         q?.axis = newAxis
       }
-      let bytes = permute(data.bytes, elementBytes: t.elementType.bits / 8, shape: t.shape, perm: perm)
+      let bytes = NDArray(shape: t.shape, elementType: t.elementType, bytes: data.bytes).transposed(perm).bytes
       return (TensorType(outShape, t.elementType, q), bytes)
     case .reshape:
       if let axis = q?.axis {
@@ -136,30 +136,4 @@ extension Graph {
     default: return nil
     }
   }
-}
-
-/// Transposes a dense row-major tensor of `elementBytes`-byte elements: result dimension k is
-/// input dimension `perm[k]`.
-func permute(_ bytes: [UInt8], elementBytes: Int, shape: [Int], perm: [Int]) -> [UInt8] {
-  let rank = shape.count
-  guard rank > 0, perm.count == rank else { return bytes }
-  var inStrides = [Int](repeating: 1, count: rank)
-  for d in stride(from: rank - 2, through: 0, by: -1) { inStrides[d] = inStrides[d + 1] * shape[d + 1] }
-  let outShape = perm.map { shape[$0] }
-  let count = shape.reduce(1, *)
-  var out = [UInt8](repeating: 0, count: count * elementBytes)
-  var index = [Int](repeating: 0, count: rank)
-  for o in 0..<count {
-    var src = 0
-    for k in 0..<rank { src += index[k] * inStrides[perm[k]] }
-    for b in 0..<elementBytes { out[o * elementBytes + b] = bytes[src * elementBytes + b] }
-    var k = rank - 1
-    while k >= 0 {
-      index[k] += 1
-      if index[k] < outShape[k] { break }
-      index[k] = 0
-      k -= 1
-    }
-  }
-  return out
 }

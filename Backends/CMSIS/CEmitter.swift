@@ -44,15 +44,7 @@ public struct CEmitter {
     return (header(g, layout), source(g, layout, lowering, body))
   }
 
-  private func cType(_ t: TensorType) -> String {
-    switch t.elementType {
-    case .f32: return "float"
-    case .i32: return "int32_t"
-    case .i16: return "int16_t"
-    case .u8: return "uint8_t"
-    case .i8, .i4, .i2: return "int8_t"
-    }
-  }
+  private func cType(_ t: TensorType) -> String { CSource.type(t.elementType) }
 
   private func signature(_ g: Graph) -> String {
     var params: [String] = []

@@ -1,3 +1,5 @@
+import TinyIR
+
 /// Small helpers for writing C text deterministically.
 struct CSource {
   var text = ""
@@ -16,6 +18,17 @@ struct CSource {
     }
     if let f = r.unicodeScalars.first, f >= "0" && f <= "9" { r = "_" + r }
     return r.isEmpty ? "_" : r
+  }
+
+  /// The C element type of a tensor (sub-byte tensors are passed as packed int8 bytes).
+  static func type(_ e: ElementType) -> String {
+    switch e {
+    case .f32: return "float"
+    case .i32: return "int32_t"
+    case .i16: return "int16_t"
+    case .u8: return "uint8_t"
+    case .i8, .i4, .i2: return "int8_t"
+    }
   }
 
   /// A float literal that reads back as exactly the same float.

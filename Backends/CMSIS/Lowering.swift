@@ -74,14 +74,7 @@ struct Lowering {
   /// A C expression for a value's data: a constant's array or its place in the arena.
   private func ptr(_ v: ValueID, _ i: Int, _ op: Op) throws -> String {
     let t = g[v].type
-    let ctype: String
-    switch t.elementType {
-    case .f32: ctype = "float"
-    case .i32: ctype = "int32_t"
-    case .i16: ctype = "int16_t"
-    case .u8: ctype = "uint8_t"
-    case .i8, .i4, .i2: ctype = "int8_t"
-    }
+    let ctype = CSource.type(t.elementType)
     if let name = constantName[v] { return "(const \(ctype) *)\(name)" }
     guard let off = layout.offsets[v] else { throw fail(i, op, "%\(g[v].name) has no place in the arena") }
     if ctype != "int8_t" && ctype != "uint8_t" && off % 4 != 0 {

@@ -79,27 +79,8 @@ public struct ONNXIO: Sendable, Hashable {
 
 /// Permutes a 4-D array (element size a multiple of a byte): result dim i = source dim perm[i].
 func transpose4(_ a: NDArray, _ perm: [Int]) -> NDArray {
-  guard a.shape.count == 4, a.elementType.bits % 8 == 0 else { return a }
-  let es = a.elementType.bits / 8
-  let s = a.shape
-  let outShape = perm.map { s[$0] }
-  var strides = [1, 1, 1, 1]
-  for i in stride(from: 2, through: 0, by: -1) { strides[i] = strides[i + 1] * s[i + 1] }
-  let ps = perm.map { strides[$0] }
-  var out = [UInt8](repeating: 0, count: a.bytes.count)
-  var o = 0
-  for i0 in 0..<outShape[0] {
-    for i1 in 0..<outShape[1] {
-      for i2 in 0..<outShape[2] {
-        for i3 in 0..<outShape[3] {
-          let src = (i0 * ps[0] + i1 * ps[1] + i2 * ps[2] + i3 * ps[3]) * es
-          for b in 0..<es { out[o + b] = a.bytes[src + b] }
-          o += es
-        }
-      }
-    }
-  }
-  return NDArray(shape: outShape, elementType: a.elementType, bytes: out)
+  guard a.shape.count == 4 else { return a }
+  return a.transposed(perm)
 }
 
 /// What the import did to the model's inputs and outputs, in graph order.

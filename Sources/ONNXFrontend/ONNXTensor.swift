@@ -119,26 +119,8 @@ public struct ONNXTensor: Sendable, Hashable {
   func transposed(_ perm: [Int]) -> ONNXTensor {
     let n = shape.count
     guard perm.count == n, n > 1, perm != Array(0..<n) else { return self }
-    var strides = [Int](repeating: 1, count: n)
-    for i in stride(from: n - 2, through: 0, by: -1) { strides[i] = strides[i + 1] * shape[i + 1] }
     let outShape = perm.map { shape[$0] }
-    let ps = perm.map { strides[$0] }
-    var src = [Int]()
-    src.reserveCapacity(count)
-    var idx = [Int](repeating: 0, count: n)
-    let total = count
-    for _ in 0..<total {
-      var off = 0
-      for d in 0..<n { off += idx[d] * ps[d] }
-      src.append(off)
-      var d = n - 1
-      while d >= 0 {
-        idx[d] += 1
-        if idx[d] < outShape[d] { break }
-        idx[d] = 0
-        d -= 1
-      }
-    }
+    let src = permutationSourceIndices(shape: shape, perm: perm)
     var r = self
     r.shape = outShape
     if dataType.isFloat { r.floats = src.map { floats[$0] } } else { r.ints = src.map { ints[$0] } }
