@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test tinyc has. Installs what the tests need when it is missing:
 # the Cortex-M cross compiler and QEMU (Debian packages) for the emitted-C tests.
-# Python is not needed: golden outputs are committed.
+# Python is needed only for the ONNX tests that read data from pip packages (onnx's node tests,
+# ONNX Runtime as the per-layer reference); without them those tests skip with a note.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,12 @@ fi
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, sys; sys.exit(onnx.__version__ != '1.22.0')" 2>/dev/null; then
   echo "test.sh: installing onnx==1.22.0 (ONNX node conformance tests)"
   python3 -m pip install -q onnx==1.22.0 || echo "test.sh: could not install onnx; the conformance tests will skip"
+fi
+# ONNX Runtime, the reference for the per-layer check of the QDQ models (scripts/ort_layers.py);
+# 1.32.0 is the version that made the goldens in ../shared/models/onnx.
+if [ -d ../shared/models/onnx ] && command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnxruntime" 2>/dev/null; then
+  echo "test.sh: installing onnxruntime==1.32.0 (per-layer check against ONNX Runtime)"
+  python3 -m pip install -q onnxruntime==1.32.0 || echo "test.sh: could not install onnxruntime; the per-layer ONNX Runtime test will skip"
 fi
 
 swift format lint --strict -r IR Passes Backends Sources Tests
