@@ -117,7 +117,9 @@ final class Importer {
     let order = try topologicalOrder(graph)
     var info = ONNXImportInfo()
     info.opset = opset
-    for vi in graph.input where entries[vi.name] == nil {
+    let runtimeInputs = graph.input.filter { entries[$0.name] == nil }
+    try checkInputShapeNames(runtimeInputs.map(\.name))
+    for vi in runtimeInputs {
       info.inputs.append(try addGraphInput(vi, graph))
     }
 
@@ -231,8 +233,18 @@ final class Importer {
     }
     let (et, shift) = try irElement(dt, what: "graph input '\(vi.name)'")
     var shape: [Int]
-    if let s = options.inputShapes[vi.name] {
+    if let s = options.inputShapes[vi.name] ?? options.inputShapes[""] {
       shape = s
+      if tt.hasShape {
+        let declared = tt.shape.dim.map { d -> Int? in
+          if case .dimValue(let v) = d.value { return Int(clamping: v) }
+          return nil
+        }
+        let text = "[" + declared.map { $0.map(String.init) ?? "?" }.joined(separator: ", ") + "]"
+        guard declared.count == s.count, zip(declared, s).allSatisfy({ $0.0 == nil || $0.0 == $0.1 }) else {
+          throw fail("graph input '\(vi.name)': --input-shape \(s) does not fit the model's shape \(text)")
+        }
+      }
     } else {
       guard tt.hasShape else { throw fail("graph input '\(vi.name)' has no shape: give one with --input-shape") }
       shape = []
@@ -278,6 +290,20 @@ final class Importer {
       }
     }
     return false
+  }
+
+  /// Every name `inputShapes` gives is a graph input; an unnamed shape ("") needs exactly one.
+  func checkInputShapeNames(_ names: [String]) throws {
+    let list = names.map { "'\($0)'" }.joined(separator: ", ")
+    for name in options.inputShapes.keys.sorted() {
+      if name.isEmpty {
+        guard names.count == 1 else {
+          throw fail("--input-shape without a name needs a model with one input; this one has \(names.count): \(list)")
+        }
+      } else if !names.contains(name) {
+        throw fail("--input-shape names '\(name)', which is not a graph input (inputs: \(list))")
+      }
+    }
   }
 
   func checkShape(_ shape: [Int], _ what: String) throws {

@@ -93,7 +93,8 @@ public struct ONNXImportInfo: Sendable, Hashable {
 
 /// Options for `importONNXWithInfo`.
 public struct ONNXImportOptions: Sendable {
-  /// Shapes for graph inputs (ONNX layout), replacing the model's (symbolic) dimensions.
+  /// Shapes for graph inputs (ONNX layout), replacing the model's (symbolic) dimensions;
+  /// they must agree with its fixed ones. The key "" stands for the only input.
   public var inputShapes: [String: [Int]] = [:]
   /// Graph inputs to treat as constants with this data (ONNX's node tests pass weights as
   /// graph inputs).

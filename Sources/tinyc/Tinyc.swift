@@ -22,6 +22,17 @@ struct Tinyc: ParsableCommand {
     subcommands: [Compile.self, Inspect.self, Run.self, Opt.self, Compare.self])
 }
 
+/// `--input-shape`, for every subcommand that loads a model.
+struct InputShapeOption: ParsableArguments {
+  @Option(
+    name: .customLong("input-shape"),
+    help: ArgumentHelp(
+      "An ONNX input's shape in the model's own layout, for dimensions it leaves symbolic (a symbolic batch is 1).",
+      discussion: "NAME=1,3,96,96, or 1,3,96,96 for a model with one input; repeat for each input.",
+      valueName: "shape"))
+  var shapes: [String] = []
+}
+
 /// Runs a subcommand body; any error becomes one line on stderr and exit code 1.
 func guarded(_ body: () throws -> Void) throws {
   do {
@@ -38,11 +49,12 @@ struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(
     abstract: "Show a model's operators, inputs, outputs, constant and activation bytes, MACs.")
   @Argument(help: "The model (.tflite, .onnx or .tir).") var model: String
+  @OptionGroup var inputShape: InputShapeOption
   @Flag(help: "Print JSON instead of text.") var json = false
 
   func run() throws {
     try guarded {
-      let s = try ModelSummary(try Models.load(path: model))
+      let s = try ModelSummary(try Models.loadModel(path: model, inputShapes: inputShape.shapes).graph)
       print(json ? s.json : s.text, terminator: "")
     }
   }
@@ -56,6 +68,7 @@ struct Run: ParsableCommand {
       for its result j > 0), other values by IR name, and DIR/manifest.json describing them.
       """)
   @Argument(help: "The model.") var model: String
+  @OptionGroup var inputShape: InputShapeOption
   @Option(name: .long, help: "An input .npy file (repeat for each model input, in order).") var input: [String] = []
   @Option(name: .long, help: "Where to write an output .npy (repeat for each model output).") var output: [String] =
     []
@@ -67,7 +80,7 @@ struct Run: ParsableCommand {
 
   func run() throws {
     try guarded {
-      let loaded = try Models.loadModel(path: model)
+      let loaded = try Models.loadModel(path: model, inputShapes: inputShape.shapes)
       let g = loaded.graph
       let inputs = try Execution.readInputs(input, for: loaded)
       var outs: [NDArray]
@@ -109,6 +122,7 @@ struct Opt: ParsableCommand {
     abstract: "Run a pass pipeline and print or write the IR.",
     discussion: "Pipeline syntax: 'pass-a,pass-b{key=value,key2=value2}'. Passes: \(PassCatalog.names)")
   @Argument(help: "The model (.tflite, .onnx or .tir).") var model: String
+  @OptionGroup var inputShape: InputShapeOption
   @Option(help: "The pass pipeline.") var passes: String = ""
   @Flag(name: .customLong("print-ir-after-all"), help: "Print the IR after every pass.") var printAfterAll = false
   @Flag(name: .customLong("full-constants"), help: "Print every constant byte (always on with -o).")
@@ -117,7 +131,7 @@ struct Opt: ParsableCommand {
 
   func run() throws {
     try guarded {
-      var g = try Models.load(path: model)
+      var g = try Models.loadModel(path: model, inputShapes: inputShape.shapes).graph
       var pm = try PassCatalog.pipeline(passes)
       if printAfterAll {
         let printer = Printer(elideOver: fullConstants ? nil : 64)
@@ -142,6 +156,7 @@ struct Compare: ParsableCommand {
       first op that differs. Exit status 0 only when everything matches.
       """)
   @Argument(help: "The model.") var model: String
+  @OptionGroup var inputShape: InputShapeOption
   @Option(name: .long, help: "Input .npy (repeat per model input).") var input: [String] = []
   @Option(name: .long, help: "Golden output .npy (repeat per model output).") var golden: [String] = []
   @Option(name: .customLong("golden-layers"), help: "Folder of per-op goldens.") var goldenLayers: String?
@@ -155,7 +170,7 @@ struct Compare: ParsableCommand {
 
   func run() throws {
     try guarded {
-      let loaded = try Models.loadModel(path: model)
+      let loaded = try Models.loadModel(path: model, inputShapes: inputShape.shapes)
       let g = loaded.graph
       let inputs = try Execution.readInputs(input, for: loaded)
       var ok = true
@@ -202,6 +217,7 @@ struct Compile: ParsableCommand {
       Cortex-M4 ELF. On a device, build NAME.c against the real CMSIS-NN.
       """)
   @Argument(help: "The model (.tflite, .onnx or .tir).") var model: String
+  @OptionGroup var inputShape: InputShapeOption
   @Option(name: .customShort("O"), help: "Pipeline: memory, speed or size.") var opt: String = "memory"
   @Option(help: "A pass pipeline that replaces -O's.") var passes: String?
   @Option(help: "host, cortex-m4, cortex-m7, cortex-m33 or cortex-m55 (sizes CMSIS-NN scratch buffers).")
@@ -217,7 +233,7 @@ struct Compile: ParsableCommand {
 
   func run() throws {
     try guarded {
-      let loaded = try Models.loadModel(path: model)
+      let loaded = try Models.loadModel(path: model, inputShapes: inputShape.shapes)
       let g = loaded.graph
       var o = Compiler.Options()
       guard let level = Compiler.OptLevel(rawValue: opt) else {

@@ -193,5 +193,43 @@ func attr(_ name: String, int: Int64) -> Onnx_AttributeProto {
     #expect(g.type(of: g.inputs[0]).shape == [1, 4])
     let g2 = try importONNX(bytes: try Build.bytes(m), inputShapes: ["x": [3, 4]])
     #expect(g2.type(of: g2.inputs[0]).shape == [3, 4])
+    let g3 = try importONNX(bytes: try Build.bytes(m), inputShapes: ["": [2, 4]])
+    #expect(g3.type(of: g3.inputs[0]).shape == [2, 4])
+  }
+
+  /// `--input-shape`: a symbolic dimension other than the batch needs it; what it gives must
+  /// fit the model's fixed dimensions and name a real input; an unnamed shape needs one input.
+  @Test func inputShapesAreChecked() throws {
+    var m = Build.relu()
+    var d = Onnx_TensorShapeProto.Dimension()
+    d.dimParam = "S"
+    m.graph.input[0].type.tensorType.shape.dim[1] = d
+    let bytes = try Build.bytes(m)
+    func failing(_ shapes: [String: [Int]], _ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+      do {
+        _ = try importONNX(bytes: bytes, fileName: "bad.onnx", inputShapes: shapes)
+        Issue.record("import succeeded, expected an error", sourceLocation: sourceLocation)
+      } catch {
+        let e = "\(error)"
+        #expect(e.hasPrefix("bad.onnx: ") && !e.contains("\n") && e.contains(text), "\(e)", sourceLocation: sourceLocation)
+      }
+    }
+    failing([:], "symbolic dimension at position 1: give its shape with --input-shape")
+    let g = try importONNX(bytes: bytes, inputShapes: ["x": [1, 6]])
+    #expect(g.type(of: g.inputs[0]).shape == [1, 6])
+    failing(["x": [2, 6]], "--input-shape [2, 6] does not fit the model's shape [1, ?]")
+    failing(["x": [1, 6, 1]], "does not fit the model's shape [1, ?]")
+    failing(["y": [1, 6]], "--input-shape names 'y', which is not a graph input (inputs: 'x')")
+
+    var two = Build.model(
+      nodes: [Build.node("Add", ["a", "b"], ["y"], name: "add")], inputs: [Build.valueInfo("a", [1, 4]), Build.valueInfo("b", [1, 4])],
+      outputs: [Build.valueInfo("y", [1, 4])])
+    two.graph.name = "two"
+    do {
+      _ = try importONNX(bytes: try Build.bytes(two), inputShapes: ["": [1, 4]])
+      Issue.record("an unnamed shape for a model with two inputs was accepted")
+    } catch {
+      #expect("\(error)".contains("needs a model with one input; this one has 2: 'a', 'b'"), "\(error)")
+    }
   }
 }

@@ -160,6 +160,25 @@ enum Repo {
     ])
     #expect(s2 == 0, "\(out)\(err2)")
   }
+
+  /// `--input-shape` fixes an ONNX input's dimensions; wrong ones are one-line errors.
+  @Test(.enabled(if: haveBinary)) func inputShapeOption() throws {
+    let model = "Examples/onnx/cnn_float.onnx"
+    var (status, out, err) = try Repo.run(["inspect", model, "--input-shape", "1,3,16,16"])
+    #expect(status == 0, "\(err)")
+    #expect(out.contains("1x16x16x3"), "\(out)")
+    let cases: [([String], String)] = [
+      (["inspect", model, "--input-shape", "input=1x3x8x8"], "does not fit the model's shape [1, 3, 16, 16]"),
+      (["inspect", model, "--input-shape", "img=1,3,16,16"], "names 'img', which is not a graph input"),
+      (["inspect", model, "--input-shape", "1,three"], "expected NAME=D0,D1,..."),
+      (["inspect", "Examples/ds_cnn_s.tflite", "--input-shape", "1,49,10,1"], "applies to .onnx models only"),
+      (["compile", model, "--input-shape", "1,3,16,0", "-o", "/tmp/unused"], "positive dimensions"),
+    ]
+    for (args, text) in cases {
+      (status, out, err) = try Repo.run(args)
+      #expect(status == 1 && err.contains(text) && err.split(separator: "\n").count == 1, "\(args): \(err)")
+    }
+  }
 }
 
 @Suite struct NpyTests {
@@ -198,4 +217,5 @@ enum Repo {
 private func header(_ h: String) -> [UInt8] {
   let text = h + "\n"
   return [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(text.utf8.count), 0] + Array(text.utf8)
+
 }
