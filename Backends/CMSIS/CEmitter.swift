@@ -35,6 +35,10 @@ public struct CEmitter {
     self.target = target
   }
 
+  /// The C array that holds the graph constant named `value` (what tools reading the ELF's
+  /// symbols need to tell weights from the emitter's own tables).
+  public func constantSymbol(_ value: String) -> String { "\(name)_\(CSource.identifier(value))" }
+
   public func emit(_ g: Graph, layout: ArenaLayout) throws -> (header: String, source: String) {
     var lowering = Lowering(g: g, layout: layout, prefix: name, target: target)
     var body = CSource()

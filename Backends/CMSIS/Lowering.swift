@@ -27,7 +27,7 @@ struct Lowering {
       } + g.outputs)
     for id in g.constants.keys.sorted() where used.contains(id) {
       guard let data = g.constants[id] else { continue }
-      let name = "\(prefix)_\(CSource.identifier(g[id].name))"
+      let name = CEmitter(name: prefix, target: target).constantSymbol(g[id].name)
       constantName[id] = name
       constants.line("/* %\(g[id].name): \(Printer.type(g[id].type)) */")
       constants.text += Self.array(name, g[id].type, data.bytes)

@@ -255,10 +255,10 @@ func agreement(_ a: NDArray, _ b: NDArray) -> String {
 }
 
 /// Sizes from the M4 ELF: `arm-none-eabi-size -A` sections, and the const objects in Flash from
-/// `arm-none-eabi-readelf -s` (the back-end names the model's arrays NAME_t<k> for graph
-/// constants and NAME_mult<k>/NAME_shift<k> for requantization parameters; any other object
-/// in Flash, e.g. a runtime kernel's table, counts as "other").
-func flashFigures(elf: String, name: String) -> Flash? {
+/// `arm-none-eabi-readelf -s`: `weights` are the symbols of the graph's constants (as
+/// `CEmitter.constantSymbol` names them), NAME_mult<k>/NAME_shift<k> the requantization
+/// parameters; any other object in Flash, e.g. a runtime kernel's table, counts as "other".
+func flashFigures(elf: String, name: String, weights: Set<String>) -> Flash? {
   guard let s = shell(["arm-none-eabi-size", "-A", elf]), s.status == 0 else { return nil }
   var f = Flash()
   for line in s.out.split(separator: "\n") {
@@ -283,7 +283,7 @@ func flashFigures(elf: String, name: String) -> Flash? {
     func numbered(_ p: String) -> Bool {
       rest.hasPrefix(p) && !rest.dropFirst(p.count).isEmpty && rest.dropFirst(p.count).allSatisfy(\.isNumber)
     }
-    if numbered("t") {
+    if weights.contains(String(sym)) {
       f.weights += size
     } else if numbered("mult") || numbered("shift") {
       f.requant += size
@@ -367,6 +367,7 @@ func bench(_ path: String, o: Options) -> Row {
   } catch {
     row.errors["plan"] = "plan-memory: \(error)"
   }
+  var weightSymbols = Set<String>()
   do {
     var result: Compiler.Result?
     let first = try measure { result = try Compiler.compile(graph, options: opts) }
@@ -378,6 +379,8 @@ func bench(_ path: String, o: Options) -> Row {
     if let r = result {
       row.bestM4 = r.plan.arenaBytes
       row.scratchM4 = r.plan.scratchBytes
+      let emitter = CEmitter(name: r.name, target: opts.target)
+      weightSymbols = Set(r.graph.constants.keys.map { emitter.constantSymbol(r.graph[$0].name) })
     }
   } catch {
     row.errors["compile"] = "compile: \(error)"
@@ -399,7 +402,7 @@ func bench(_ path: String, o: Options) -> Row {
       row.instructions = m.instructions
       let elves = (try? FileManager.default.contentsOfDirectory(atPath: dir + "/build"))?.filter { $0.hasSuffix(".elf") }
       if let elf = elves?.first {
-        row.flash = flashFigures(elf: dir + "/build/" + elf, name: String(elf.dropLast(4)))
+        row.flash = flashFigures(elf: dir + "/build/" + elf, name: String(elf.dropLast(4)), weights: weightSymbols)
       }
       if let p = row.tflm.output, let y = try? Npy.read(path: p), let first = outs.first {
         row.m4VsTFLM = agreement(first, y)
