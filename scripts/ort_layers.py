@@ -39,12 +39,15 @@ def session(model):
 
 
 def to_onnx_layout(value, shape):
-    """tinyc keeps NHWC; returns `value` in the ONNX tensor's shape, or None if unclear."""
+    """`value` (tinyc's, 4-D activations in NHWC) in the ONNX tensor's NCHW shape, or None.
+
+    A 4-D value is taken as NHWC even when its shape reads the same both ways (C = H = W):
+    the importer converts every 4-D activation of a CNN to NHWC."""
     shape = tuple(shape)
-    if value.shape == shape:
-        return value
     if value.ndim == 4 and (value.shape[0], value.shape[3], value.shape[1], value.shape[2]) == shape:
         return value.transpose(0, 3, 1, 2)
+    if value.shape == shape:
+        return value
     if value.size == int(np.prod(shape)) and [d for d in value.shape if d != 1] == [d for d in shape if d != 1]:
         return value.reshape(shape)
     return None

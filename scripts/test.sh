@@ -25,9 +25,9 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, sys; sys.exi
   echo "test.sh: installing onnx==1.22.0 (ONNX node conformance tests)"
   python3 -m pip install -q onnx==1.22.0 || echo "test.sh: could not install onnx; the conformance tests will skip"
 fi
-# ONNX Runtime, the reference for the per-layer check of the QDQ models (scripts/ort_layers.py);
+# ONNX Runtime, the reference for the per-layer check of the quantized ONNX models (scripts/ort_layers.py);
 # 1.32.0 is the version that made the goldens in ../shared/models/onnx.
-if [ -d ../shared/models/onnx ] && command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnxruntime" 2>/dev/null; then
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnxruntime" 2>/dev/null; then
   echo "test.sh: installing onnxruntime==1.32.0 (per-layer check against ONNX Runtime)"
   python3 -m pip install -q onnxruntime==1.32.0 || echo "test.sh: could not install onnxruntime; the per-layer ONNX Runtime test will skip"
 fi

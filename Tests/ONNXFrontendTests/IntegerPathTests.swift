@@ -77,44 +77,68 @@ import TinyIR
     return p.terminationStatus == 0
   }()
 
-  /// Every integer layer of the three QDQ models against ONNX Runtime (graph optimizations
-  /// off, as the goldens), by `scripts/ort_layers.py` on the per-op results of the graph the C
-  /// back-end emits. "local" runs the ONNX nodes of one layer on tinyc's own inputs to that
-  /// layer: fixed-point requantization (TFLite Micro's, round half away from zero) against
-  /// ONNX's float QDQ (round half to even) may differ by 1 LSB there and never more, on every
+  /// A quantized ONNX model and its golden inputs, for the per-layer check.
+  struct LayerCase: CustomStringConvertible, Sendable {
+    var model: String
+    var inputs: [String]
+    var layers: Int
+    var description: String { URL(fileURLWithPath: model).lastPathComponent }
+
+    static func shared(_ stem: String, layers: Int) -> LayerCase {
+      LayerCase(
+        model: "\(IntegerPathTests.shared)/onnx/\(stem).onnx",
+        inputs: (0..<5).map { "\(IntegerPathTests.shared)/onnx/golden/\(stem).input\($0).npy" }, layers: layers)
+    }
+    static func example(_ stem: String, layers: Int) -> LayerCase {
+      LayerCase(
+        model: Paths.examples.appendingPathComponent("\(stem).onnx").path,
+        inputs: (0..<3).map { Paths.examples.appendingPathComponent("golden/\(stem).input\($0).npy").path }, layers: layers)
+    }
+    static var all: [LayerCase] {
+      [example("cnn_qdq", layers: 9), example("cnn_qop", layers: 7)]
+        + (IntegerPathTests.hasShared
+          ? [shared("kws_ref_model", layers: 13), shared("pretrainedResnet_quant", layers: 16), shared("burn_mnist.qdq", layers: 9)]
+          : [])
+    }
+  }
+
+  /// Every integer layer of the quantized ONNX models (the three QDQ models of ../shared and
+  /// our QDQ and QOperator examples) against ONNX Runtime (graph optimizations off, as the
+  /// goldens), by `scripts/ort_layers.py` on the per-op results of the graph the C back-end
+  /// emits. "local" runs the ONNX nodes of one layer on tinyc's own inputs to that layer:
+  /// fixed-point requantization (TFLite Micro's, round half away from zero) against ONNX's
+  /// float QDQ (round half to even) may differ by 1 LSB there and never more, on every
   /// element of every layer. The end-to-end differences above are these 1-LSB steps carried
   /// through the network (and amplified by the int8 softmax), not a wrong layer.
-  @Test(
-    .enabled(if: hasShared && hasONNXRuntime),
-    arguments: [("kws_ref_model", 13), ("pretrainedResnet_quant", 16), ("burn_mnist.qdq", 9)])
-  func everyLayerWithinOneLSBOfONNXRuntime(stem: String, layers: Int) throws {
-    let model = try Models.loadModel(path: "\(Self.shared)/onnx/\(stem).onnx")
+  @Test(.enabled(if: hasONNXRuntime), arguments: LayerCase.all)
+  func everyLayerWithinOneLSBOfONNXRuntime(_ c: LayerCase) throws {
+    let model = try Models.loadModel(path: c.model)
     var o = Compiler.Options()
     o.target = .host
     let graph = try Compiler.compile(model.graph, options: o).graph
     let script = Paths.repo.appendingPathComponent("scripts/ort_layers.py").path
-    for k in 0..<5 {
-      let input = "\(Self.shared)/onnx/golden/\(stem).input\(k).npy"
+    for (k, input) in c.inputs.enumerated() {
       let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinyc-ort-\(UUID().uuidString)").path
       defer { try? FileManager.default.removeItem(atPath: dir) }
       _ = try Execution.run(graph, inputs: try Execution.readInputs([input], for: model), dumpDirectory: dir)
       let p = Process()
       p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      p.arguments = ["python3", script, "\(Self.shared)/onnx/\(stem).onnx", input, dir, "--json"]
+      p.arguments = ["python3", script, c.model, input, dir, "--json"]
       let out = Pipe()
       p.standardOutput = out
       try p.run()
       let data = out.fileHandleForReading.readDataToEndOfFile()
       p.waitUntilExit()
-      try #require(p.terminationStatus == 0, "\(stem) input \(k): ort_layers.py failed")
+      try #require(p.terminationStatus == 0, "\(c) input \(k): ort_layers.py failed")
       let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
       let rows = try #require(report["layers"] as? [[String: Any]])
-      #expect(rows.count == layers, "\(stem): \(rows.count) integer layers mapped to ONNX tensors")
+      #expect(rows.count == c.layers, "\(c): \(rows.count) integer layers mapped to ONNX tensors")
       for row in rows {
-        let name = "\(stem) input \(k) op \(row["op"] ?? "?") \(row["kind"] ?? "")"
+        let name = "\(c) input \(k) op \(row["op"] ?? "?") \(row["kind"] ?? "")"
         #expect(row["error"] == nil, "\(name): \(row["error"] ?? "")")
         let local = try #require(row["local"] as? [String: Int], "\(name): no local comparison")
-        #expect((local["largest"] ?? 99) <= 1, "\(name): \(local["differing"] ?? 0) elements differ, largest \(local["largest"] ?? 0) LSB")
+        #expect(
+          (local["largest"] ?? 99) <= 1, "\(name): \(local["differing"] ?? 0) elements differ, largest \(local["largest"] ?? 0) LSB")
       }
     }
   }
