@@ -21,13 +21,17 @@ import TinyIR
   static var hasShared: Bool { FileManager.default.fileExists(atPath: shared + "/onnx/kws_ref_model.onnx") }
   static let hostC = CRunner.missingTools(for: .c) == nil
 
-  private func runC(_ model: String, inputs: [String], options: Compiler.Options = Compiler.Options()) throws -> [NDArray] {
+  static let qemu = CRunner.missingTools(for: .qemuM4) == nil
+
+  private func runC(
+    _ model: String, inputs: [String], options: Compiler.Options = Compiler.Options(), backend: CRunner.Backend = .c
+  ) throws -> [NDArray] {
     let m = try Models.loadModel(path: model)
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinyc-onnx-\(UUID().uuidString)").path
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var o = options
-    o.target = .host
-    let program = try CRunner.build(try Compiler.compile(m.graph, options: o), in: dir, backend: .c)
+    o.target = backend == .c ? .host : .cortexM4
+    let program = try CRunner.build(try Compiler.compile(m.graph, options: o), in: dir, backend: backend)
     var outs: [NDArray] = []
     for path in inputs {
       var x = try Execution.readInputs([path], for: m)
@@ -76,6 +80,26 @@ import TinyIR
     p.waitUntilExit()
     return p.terminationStatus == 0
   }()
+
+  /// The integer C of ONNX models on a Cortex-M4 under QEMU gives the same outputs as on the
+  /// host: the QDQ example, and kws (whose outputs are also TFLite Micro's for the .tflite).
+  @Test(.enabled(if: qemu && hostC)) func onCortexM4UnderQEMU() throws {
+    var cases = [
+      (Paths.examples.appendingPathComponent("cnn_qdq.onnx").path, Paths.examples.appendingPathComponent("golden/cnn_qdq.input0.npy").path)
+    ]
+    if Self.hasShared {
+      cases.append(("\(Self.shared)/onnx/kws_ref_model.onnx", "\(Self.shared)/onnx/golden/kws_ref_model.input0.npy"))
+    }
+    for (model, input) in cases {
+      let m4 = try runC(model, inputs: [input], backend: .qemuM4)
+      let host = try runC(model, inputs: [input])
+      #expect(m4[0].elementType == host[0].elementType && m4[0].bytes == host[0].bytes, "\(model): QEMU M4 output differs from the host's")
+      if model.hasSuffix("kws_ref_model.onnx") {
+        let tflm = try Npy.read(path: "\(Self.shared)/tflite/golden/kws_ref_model.output0.npy")
+        #expect(m4[0].integers == tflm.integers, "kws_ref_model.onnx on the M4 differs from TFLite Micro")
+      }
+    }
+  }
 
   /// A quantized ONNX model and its golden inputs, for the per-layer check.
   struct LayerCase: CustomStringConvertible, Sendable {
