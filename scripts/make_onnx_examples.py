@@ -14,6 +14,8 @@ Models (all NCHW, input "input" float32 1x3x16x16, output "probs" float32 1x10):
                    QDQ format, per-channel int8 weights, int8 activations, MinMax
                    calibration on CALIB_COUNT random inputs, after quant_pre_process
                    (which folds the BatchNormalization into the first Conv).
+  cnn_qdq_u8.onnx  the same with uint8 activations (quantize_static's default
+                   activation type), int8 per-channel weights.
   cnn_qop.onnx     the same function written with the BatchNormalization folded into
                    the first Conv (in numpy) and the classifier as MatMul + Add (ONNX
                    has no standard QOperator Gemm: ORT would emit com.microsoft QGemm),
@@ -160,7 +162,7 @@ def session(path: str):
 
 
 def quantize(float_model: onnx.ModelProto, out_path: str, fmt: str, op_types=None,
-             optimize: bool = True) -> None:
+             optimize: bool = True, uint8_activations: bool = False) -> None:
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -184,7 +186,7 @@ def quantize(float_model: onnx.ModelProto, out_path: str, fmt: str, op_types=Non
             quant_format=QuantFormat.QDQ if fmt == "qdq" else QuantFormat.QOperator,
             op_types_to_quantize=op_types,
             per_channel=True,
-            activation_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8 if uint8_activations else QuantType.QInt8,
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
         )
@@ -295,7 +297,7 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="compare ONNX Runtime with the committed goldens, write nothing")
     args = ap.parse_args()
     golden_dir = os.path.join(args.out, "golden")
-    stems = ["cnn_float", "cnn_qdq", "cnn_qop"]
+    stems = ["cnn_float", "cnn_qdq", "cnn_qdq_u8", "cnn_qop"]
 
     if args.check:
         ok = all([check_goldens(os.path.join(args.out, s + ".onnx"), golden_dir) for s in stems])
@@ -307,6 +309,7 @@ def main() -> int:
     float_model = build_float_cnn("gemm")
     onnx.save(float_model, float_path)
     quantize(float_model, os.path.join(args.out, "cnn_qdq.onnx"), "qdq")
+    quantize(float_model, os.path.join(args.out, "cnn_qdq_u8.onnx"), "qdq", uint8_activations=True)
     # No ORT pre-optimization here: it would fuse MatMul + Add back into Gemm.
     quantize(build_float_cnn("matmul", fold_bn=True), os.path.join(args.out, "cnn_qop.onnx"), "qop",
              op_types=QOP_OP_TYPES, optimize=False)

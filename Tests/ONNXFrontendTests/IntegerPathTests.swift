@@ -101,6 +101,30 @@ import TinyIR
     }
   }
 
+  /// Our quantized ONNX examples compiled to integer C on the host, against ONNX Runtime's
+  /// outputs (probabilities; the QDQ models quantize them with step 1/255, cnn_qop's softmax
+  /// is float): the number of elements that differ over the 3 goldens (of 30), stated
+  /// exactly, and the largest difference, at most one step. tinyc's int8 softmax (TFLite
+  /// Micro's, output step 1/256) is requantized to the model's 1/255: two roundings where ONNX
+  /// Runtime has one.
+  @Test(.enabled(if: hostC), arguments: [("cnn_qdq", 10, 1), ("cnn_qdq_u8", 10, 1), ("cnn_qop", 20, 1)])
+  func examplesIntegerCAgainstONNXRuntime(stem: String, differing: Int, largestSteps: Int) throws {
+    let inputs = (0..<3).map { Paths.examples.appendingPathComponent("golden/\(stem).input\($0).npy").path }
+    let outs = try runC(Paths.examples.appendingPathComponent("\(stem).onnx").path, inputs: inputs)
+    var n = 0
+    var largest: Float = 0
+    for k in 0..<3 {
+      let ort = try Npy.read(path: Paths.examples.appendingPathComponent("golden/\(stem).output\(k).npy").path)
+      for (a, b) in zip(outs[k].floats, ort.floats) where abs(a - b) > 1e-6 {
+        n += 1
+        largest = max(largest, abs(a - b))
+      }
+    }
+    #expect(
+      n == differing && largest <= Float(largestSteps) / 255 + 1e-6,
+      "\(stem): \(n) elements differ from ONNX Runtime, largest \(largest) (\(largest * 255)/255)")
+  }
+
   /// A quantized ONNX model and its golden inputs, for the per-layer check.
   struct LayerCase: CustomStringConvertible, Sendable {
     var model: String
@@ -119,7 +143,7 @@ import TinyIR
         inputs: (0..<3).map { Paths.examples.appendingPathComponent("golden/\(stem).input\($0).npy").path }, layers: layers)
     }
     static var all: [LayerCase] {
-      [example("cnn_qdq", layers: 9), example("cnn_qop", layers: 7)]
+      [example("cnn_qdq", layers: 9), example("cnn_qdq_u8", layers: 9), example("cnn_qop", layers: 7)]
         + (IntegerPathTests.hasShared
           ? [shared("kws_ref_model", layers: 13), shared("pretrainedResnet_quant", layers: 16), shared("burn_mnist.qdq", layers: 9)]
           : [])

@@ -40,8 +40,9 @@ func goldenDiffs(model: URL, goldenDir: URL, stem: String, inputs: Int) throws -
     }
   }
 
-  @Test func qdqCNNImportsAndRunsFakeQuant() throws {
-    let path = Paths.examples.appendingPathComponent("cnn_qdq.onnx")
+  /// int8 (cnn_qdq) and uint8 (cnn_qdq_u8, ONNX Runtime's default) activations.
+  @Test(arguments: ["cnn_qdq", "cnn_qdq_u8"]) func qdqCNNImportsAndRunsFakeQuant(stem: String) throws {
+    let path = Paths.examples.appendingPathComponent("\(stem).onnx")
     let g = try importONNX(path: path.path)
     try Verifier.verify(g)
     #expect(g.ops.contains { $0.kind == .quantize })
@@ -51,12 +52,12 @@ func goldenDiffs(model: URL, goldenDir: URL, stem: String, inputs: Int) throws -
     #expect(!qWeights.isEmpty)
     let runner = try ONNXRunner(path: path.path)
     for k in 0..<3 {
-      let x = try Npy.read(path: Paths.examples.appendingPathComponent("golden/cnn_qdq.input\(k).npy").path)
-      let want = try Npy.read(path: Paths.examples.appendingPathComponent("golden/cnn_qdq.output\(k).npy").path)
+      let x = try Npy.read(path: Paths.examples.appendingPathComponent("golden/\(stem).input\(k).npy").path)
+      let want = try Npy.read(path: Paths.examples.appendingPathComponent("golden/\(stem).output\(k).npy").path)
       let got = try runner.run([x])
       let d = compare(got[0], want, tolerance: 1e-4)
-      print("cnn_qdq input \(k) (fake-quant through the interpreter vs ONNX Runtime): \(d)")
-      #expect(d.maxAbs < 0.02, "cnn_qdq input \(k): \(d)")
+      print("\(stem) input \(k) (fake-quant through the interpreter vs ONNX Runtime): \(d)")
+      #expect(d.maxAbs < 0.02, "\(stem) input \(k): \(d)")
     }
   }
 
@@ -86,7 +87,7 @@ func goldenDiffs(model: URL, goldenDir: URL, stem: String, inputs: Int) throws -
 @Suite struct TextFormTests {
   /// Imported graphs print and parse back to the same text (value names are sanitized).
   @Test func importedGraphsRoundTrip() throws {
-    var paths = ["cnn_float", "cnn_qdq", "cnn_qop"].map { Paths.examples.appendingPathComponent("\($0).onnx") }
+    var paths = ["cnn_float", "cnn_qdq", "cnn_qdq_u8", "cnn_qop"].map { Paths.examples.appendingPathComponent("\($0).onnx") }
     if Paths.sharedPresent {
       paths += ["burn_mnist", "burn_mnist.qdq", "kws_ref_model", "pretrainedResnet_quant"].map {
         Paths.shared.appendingPathComponent("\($0).onnx")
