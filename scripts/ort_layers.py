@@ -53,6 +53,13 @@ def to_onnx_layout(value, shape):
     return None
 
 
+def as_onnx_type(value, dtype):
+    """tinyc holds uint8 tensors as int8 (value - 128); back to the ONNX element type."""
+    if dtype == np.uint8 and value.dtype == np.int8:
+        return (value.astype(np.int16) + 128).astype(np.uint8)
+    return value.astype(dtype)
+
+
 def main(argv):
     as_json = "--json" in argv
     args = [a for a in argv if a != "--json"]
@@ -130,7 +137,7 @@ def main(argv):
     rows = []
     for index, kind, tensor, _ in layers:
         want_shape = full[tensor].shape
-        got = to_onnx_layout(mine[tensor], want_shape)
+        got = to_onnx_layout(as_onnx_type(mine[tensor], full[tensor].dtype), want_shape)
         row = {"op": index, "kind": kind, "tensor": tensor, "elements": int(full[tensor].size)}
         if got is None:
             row["error"] = f"shape {list(mine[tensor].shape)} does not map to {list(want_shape)}"
@@ -144,10 +151,10 @@ def main(argv):
             if t == graph_input:
                 feeds[t] = x
             else:
-                v = to_onnx_layout(mine[t], full[t].shape)
+                v = to_onnx_layout(as_onnx_type(mine[t], full[t].dtype), full[t].shape)
                 if v is None:
                     break
-                feeds[t] = v.astype(full[t].dtype)
+                feeds[t] = v
         if len(feeds) == len(inputs):
             local = session(sub).run(None, feeds)[0]
             d = np.abs(got.astype(np.int64) - local.astype(np.int64))
