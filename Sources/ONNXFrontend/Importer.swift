@@ -154,6 +154,15 @@ final class Importer {
           uint8AsInt8: wasU8))
     }
     guard !g.outputs.isEmpty else { throw fail("the graph has no outputs") }
+    for i in order {
+      for (j, name) in graph.node[i].output.enumerated() where !name.isEmpty {
+        guard case .value(let r)? = entries[name], r.id.index < g.values.count else { continue }
+        let io = ONNXIO(
+          onnxName: name, valueName: g[r.id].name, onnxShape: r.shape, layout: r.layout == .nhwc ? .nchwAsNHWC : .unchanged,
+          uint8AsInt8: false)
+        info.nodeOutputs.append(ONNXNodeOutput(node: i, output: j, io: io))
+      }
+    }
     finishQuantization()
     if options.verify {
       do {

@@ -83,10 +83,21 @@ func transpose4(_ a: NDArray, _ perm: [Int]) -> NDArray {
   return a.transposed(perm)
 }
 
+/// Where output `output` of ONNX node `node` (its index in the file) lives in the graph.
+public struct ONNXNodeOutput: Sendable, Hashable {
+  public var node: Int
+  public var output: Int
+  /// The value and its layout (`uint8AsInt8` is false: uint8 tensors are held as int8 − 128).
+  public var io: ONNXIO
+}
+
 /// What the import did to the model's inputs and outputs, in graph order.
 public struct ONNXImportInfo: Sendable, Hashable {
   public var inputs: [ONNXIO] = []
   public var outputs: [ONNXIO] = []
+  /// Every node output the graph computes (not those folded into constants), for comparing
+  /// layer by layer with a reference runtime's per-node outputs.
+  public var nodeOutputs: [ONNXNodeOutput] = []
   /// The default-domain opset the model imports.
   public var opset: Int = 0
 }

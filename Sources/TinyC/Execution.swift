@@ -1,5 +1,6 @@
 import Foundation
 import Interpreter
+import ONNXFrontend
 import TinyIR
 
 /// Running a graph with the reference interpreter: inputs from .npy, per-op dumps, and
@@ -47,40 +48,68 @@ public enum Execution {
     return arrays
   }
 
+  /// Where an op's result goes in a dump or comes from in a golden folder.
+  struct LayerFile {
+    var name: String
+    /// A source-model layer (`op<i>` / `node<N>`) rather than a value of tinyc's own.
+    var isLayer: Bool
+    /// For an ONNX node output: its layout in the ONNX model.
+    var io: ONNXIO?
+
+    func restore(_ a: NDArray) -> NDArray { io?.restore(a) ?? a }
+  }
+
   /// The dump file name of an op's result: `op<i>.npy` (`op<i>_<j>.npy` for result j > 0) for the
-  /// last op carrying TFLite location i, the value's IR name otherwise.
-  public static func dumpNames(_ g: Graph) -> [ValueID: String] {
+  /// last op carrying TFLite location i; for an ONNX model (`onnx`), `node<N>.npy`
+  /// (`node<N>_<j>.npy`) for the value holding node N's output j, in the ONNX model's layout
+  /// (NCHW), as scripts/make_onnx_examples.py writes ONNX Runtime's; the value's IR name
+  /// otherwise.
+  static func layerFiles(_ g: Graph, onnx: ONNXImportInfo? = nil) -> [ValueID: LayerFile] {
     var lastWithIndex: [Int: Int] = [:]
     for (k, op) in g.ops.enumerated() where op.location.source == "tflite" {
       if let i = op.location.index { lastWithIndex[i] = k }
     }
-    var names: [ValueID: String] = [:]
+    var files: [ValueID: LayerFile] = [:]
     for (k, op) in g.ops.enumerated() {
       for (j, v) in op.outputs.enumerated() {
         if op.location.source == "tflite", let i = op.location.index, lastWithIndex[i] == k {
-          names[v] = j == 0 ? "op\(i).npy" : "op\(i)_\(j).npy"
+          files[v] = LayerFile(name: j == 0 ? "op\(i).npy" : "op\(i)_\(j).npy", isLayer: true)
         } else {
-          names[v] = "\(g[v].name).npy"
+          files[v] = LayerFile(name: "\(g[v].name).npy", isLayer: false)
         }
       }
     }
-    return names
+    if let onnx {
+      var byName: [String: ValueID] = [:]
+      for (i, value) in g.values.enumerated() { byName[value.name] = ValueID(i) }
+      for n in onnx.nodeOutputs {
+        guard let v = byName[n.io.valueName], files[v] != nil else { continue }
+        files[v] = LayerFile(name: n.output == 0 ? "node\(n.node).npy" : "node\(n.node)_\(n.output).npy", isLayer: true, io: n.io)
+      }
+    }
+    return files
   }
 
+  /// The dump file names (see `layerFiles`).
+  public static func dumpNames(_ g: Graph) -> [ValueID: String] { layerFiles(g).mapValues(\.name) }
+
   /// Runs the graph; with `dumpDirectory`, writes every op's result and a manifest.json.
-  public static func run(_ g: Graph, inputs: [NDArray], dumpDirectory: String? = nil) throws -> [NDArray] {
+  /// `onnx` (the model's import info) names ONNX node outputs `node<N>.npy`, in NCHW.
+  public static func run(_ g: Graph, inputs: [NDArray], dumpDirectory: String? = nil, onnx: ONNXImportInfo? = nil) throws
+    -> [NDArray]
+  {
     let interp = try Interpreter(g)
     guard let dir = dumpDirectory else { return try interp.run(inputs) }
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    let names = dumpNames(g)
+    let files = layerFiles(g, onnx: onnx)
     var entries: [JSON] = []
     var failure: Error?
     let outputs = try interp.run(inputs) { index, op, results in
       var outs: [JSON] = []
       for (v, a) in zip(op.outputs, results) {
-        let file = names[v] ?? "\(g[v].name).npy"
-        do { try Npy.write(a, path: dir + "/" + file) } catch { failure = error }
-        outs.append(tensorJSON(g, v, file: file))
+        let f = files[v] ?? LayerFile(name: "\(g[v].name).npy", isLayer: false)
+        do { try Npy.write(f.restore(a), path: dir + "/" + f.name) } catch { failure = error }
+        outs.append(tensorJSON(g, v, file: f.name))
       }
       entries.append(
         .object([
@@ -148,24 +177,31 @@ public enum Execution {
     public var mismatches = 0
   }
 
-  /// Runs and compares each op's result with `dir/<dump name>` where that file exists.
-  public static func compareLayers(_ g: Graph, inputs: [NDArray], goldenDirectory dir: String, atol: Double)
-    throws -> (outputs: [NDArray], report: LayerReport)
-  {
+  /// Runs and compares each layer's result (`op<i>.npy`, or `node<N>.npy` with `onnx`, see
+  /// `layerFiles`) with the file of that name in `dir` where it exists. A uint8 golden is
+  /// compared with tinyc's int8 form of it (value − 128).
+  public static func compareLayers(
+    _ g: Graph, inputs: [NDArray], goldenDirectory dir: String, atol: Double, onnx: ONNXImportInfo? = nil
+  ) throws -> (outputs: [NDArray], report: LayerReport) {
     let interp = try Interpreter(g)
-    let names = dumpNames(g)
+    let files = layerFiles(g, onnx: onnx)
     var report = LayerReport()
     var failure: Error?
     let outputs = try interp.run(inputs) { index, op, results in
-      for (v, a) in zip(op.outputs, results) {
-        guard let file = names[v], file.hasPrefix("op") else { continue }
+      for (v, result) in zip(op.outputs, results) {
+        guard let f = files[v], f.isLayer else { continue }
+        let file = f.name
         let path = dir + "/" + file
         guard FileManager.default.fileExists(atPath: path) else {
           report.missing.append(file)
           continue
         }
         do {
-          let d = try difference(a, try Npy.read(path: path), atol: atol)
+          var golden = try Npy.read(path: path)
+          if golden.elementType == .u8 && result.elementType == .i8 {
+            golden = NDArray(shape: golden.shape, elementType: .i8, bytes: golden.bytes.map { $0 ^ 0x80 })
+          }
+          let d = try difference(f.restore(result), golden, atol: atol)
           report.compared += 1
           if !d.identical {
             report.mismatches += 1

@@ -65,7 +65,8 @@ struct Run: ParsableCommand {
     abstract: "Run a model on .npy inputs with the reference interpreter.",
     discussion: """
       --dump-tensors DIR writes every op's result: op<i>.npy for TFLite operator i (op<i>_<j>.npy
-      for its result j > 0), other values by IR name, and DIR/manifest.json describing them.
+      for its result j > 0), node<N>.npy for ONNX node N's output (in the model's NCHW layout),
+      other values by IR name, and DIR/manifest.json describing them.
       """)
   @Argument(help: "The model.") var model: String
   @OptionGroup var inputShape: InputShapeOption
@@ -85,7 +86,7 @@ struct Run: ParsableCommand {
       let inputs = try Execution.readInputs(input, for: loaded)
       var outs: [NDArray]
       if backend == "interpreter" {
-        outs = try Execution.run(g, inputs: inputs, dumpDirectory: dumpTensors)
+        outs = try Execution.run(g, inputs: inputs, dumpDirectory: dumpTensors, onnx: loaded.onnx)
       } else {
         guard let b = CRunner.Backend(rawValue: backend) else {
           throw DriverError("unknown backend '\(backend)' (interpreter, c, qemu-m4)")
@@ -152,8 +153,9 @@ struct Compare: ParsableCommand {
     abstract: "Run a model and compare with golden outputs (exact for integers).",
     discussion: """
       --golden Y.npy compares the final output(s); --golden-layers DIR compares every op's result
-      with DIR/op<i>.npy (the layout --dump-tensors and scripts/tflm_goldens.py write) and names the
-      first op that differs. Exit status 0 only when everything matches.
+      with DIR/op<i>.npy (the layout --dump-tensors and scripts/tflm_goldens.py write), or for an
+      ONNX model DIR/node<N>.npy (as scripts/make_onnx_examples.py writes ONNX Runtime's), and
+      names the first op that differs. Exit status 0 only when everything matches.
       """)
   @Argument(help: "The model.") var model: String
   @OptionGroup var inputShape: InputShapeOption
@@ -176,7 +178,7 @@ struct Compare: ParsableCommand {
       var ok = true
       var outputs: [NDArray]
       if let dir = goldenLayers {
-        let (outs, report) = try Execution.compareLayers(g, inputs: inputs, goldenDirectory: dir, atol: atol)
+        let (outs, report) = try Execution.compareLayers(g, inputs: inputs, goldenDirectory: dir, atol: atol, onnx: loaded.onnx)
         outputs = outs
         if report.compared == 0 {
           throw DriverError("\(dir): no golden op<i>.npy file matches an op of the model")

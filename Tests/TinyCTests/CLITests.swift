@@ -179,6 +179,55 @@ enum Repo {
       #expect(status == 1 && err.contains(text) && err.split(separator: "\n").count == 1, "\(args): \(err)")
     }
   }
+
+  /// ONNX models layer by layer against ONNX Runtime's per-node outputs (node<N>.npy, NCHW),
+  /// before any pass: the float model within 1e-5, the QDQ models (int8 and uint8
+  /// activations, run as imported: float between the Q and DQ nodes) identical on every node.
+  @Test(.enabled(if: haveBinary), arguments: [("cnn_float", 12), ("cnn_qdq", 26), ("cnn_qdq_u8", 26)])
+  func compareONNXLayersWithONNXRuntime(stem: String, layers: Int) throws {
+    let (status, out, err) = try Repo.run([
+      "compare", "Examples/onnx/\(stem).onnx", "--input", "Examples/onnx/golden/\(stem).input0.npy",
+      "--golden-layers", "Examples/onnx/golden/layers/\(stem).input0", "--golden", "Examples/onnx/golden/\(stem).output0.npy",
+    ])
+    #expect(status == 0, "\(out)\(err)")
+    #expect(out.contains("layers: all \(layers) identical"), "\(out)")
+  }
+
+  /// QLinearConv runs as an integer convolution with TFLite Micro's requantization, so the
+  /// QOperator example differs from ONNX Runtime by 1 LSB on a few elements of its first
+  /// layer; compare says which op and how much.
+  @Test(.enabled(if: haveBinary)) func compareNamesTheFirstDifferingONNXNode() throws {
+    let (status, out, _) = try Repo.run([
+      "compare", "Examples/onnx/cnn_qop.onnx", "--input", "Examples/onnx/golden/cnn_qop.input0.npy",
+      "--golden-layers", "Examples/onnx/golden/layers/cnn_qop.input0",
+    ])
+    #expect(status == 1)
+    #expect(
+      out.contains("first: op 1 (conv2d, onnx:op 1 \"conv1_quant\") differs from node1.npy: 4 of 2048 elements differ, largest difference 1"),
+      "\(out)")
+  }
+
+  /// `run --dump-tensors` on an ONNX model writes node<N>.npy in the model's layout.
+  @Test(.enabled(if: haveBinary)) func dumpTensorsOfAnONNXModel() throws {
+    let dir = Repo.temporary()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let (status, _, err) = try Repo.run([
+      "run", "Examples/onnx/cnn_qdq_u8.onnx", "--input", "Examples/onnx/golden/cnn_qdq_u8.input0.npy", "--dump-tensors", dir,
+    ])
+    #expect(status == 0, "\(err)")
+    let golden = Repo.examples + "/onnx/golden/layers/cnn_qdq_u8.input0"
+    var compared = 0
+    for f in try FileManager.default.contentsOfDirectory(atPath: golden) where f.hasPrefix("node") {
+      // The uint8 tensors (quantized activations): tinyc holds them as int8, value − 128.
+      let want = try Npy.read(path: golden + "/" + f)
+      guard want.elementType == .u8 else { continue }
+      let got = try Npy.read(path: dir + "/" + f)
+      #expect(got.shape == want.shape, "\(f): \(got.shape) vs \(want.shape)")
+      #expect(got.integers == want.integers.map { $0 - 128 }, "\(f)")
+      compared += 1
+    }
+    #expect(compared >= 9, "only \(compared) integer node outputs dumped")
+  }
 }
 
 @Suite struct NpyTests {
