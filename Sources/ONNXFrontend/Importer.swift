@@ -148,10 +148,11 @@ final class Importer {
       }
       g.outputs.append(v.id)
       let wasU8 = rawDefault[v.id]?.zeroPoint == -128 || isU8Origin(vi)
+      let wasU4 = g.type(of: v.id).elementType == .i4 && vi.type.tensorType.elemType == ONNXTensor.DataType.uint4.rawValue
       info.outputs.append(
         ONNXIO(
           onnxName: vi.name, valueName: g[v.id].name, onnxShape: v.shape, layout: v.layout == .nhwc ? .nchwAsNHWC : .unchanged,
-          uint8AsInt8: wasU8))
+          uint8AsInt8: wasU8, uint4AsInt4: wasU4))
     }
     guard !g.outputs.isEmpty else { throw fail("the graph has no outputs") }
     for i in order {
@@ -276,7 +277,7 @@ final class Importer {
     entries[vi.name] = .value(RValue(id: id, shape: shape, layout: layout))
     return ONNXIO(
       onnxName: vi.name, valueName: g[id].name, onnxShape: shape, layout: layout == .nhwc ? .nchwAsNHWC : .unchanged,
-      uint8AsInt8: dt == .uint8)
+      uint8AsInt8: dt == .uint8, uint4AsInt4: dt == .uint4)
   }
 
   /// True when a 4-D input reaches a convolution or pool through layout-agnostic ops.

@@ -48,9 +48,13 @@ public struct ONNXIO: Sendable, Hashable {
   /// The ONNX tensor is uint8; the graph holds it as int8 (value − 128, zero point − 128),
   /// as TFLite does, since the integer kernels are int8.
   public var uint8AsInt8: Bool
+  /// The ONNX tensor is uint4; the graph holds it as int4 (value − 8). Its host form (in
+  /// .npy files and `ONNXTensor.ndarray`) is uint8, one value in [0, 15] per byte.
+  public var uint4AsInt4 = false
 
   /// Converts data in the ONNX model's layout and type into what the graph input takes:
-  /// NCHW → NHWC when `layout == .nchwAsNHWC`, uint8 → int8 (−128) when `uint8AsInt8`.
+  /// NCHW → NHWC when `layout == .nchwAsNHWC`, uint8 → int8 (−128) when `uint8AsInt8`,
+  /// uint4 (held in uint8) → int4 (−8) when `uint4AsInt4`.
   public func prepare(_ a: NDArray) throws -> NDArray {
     guard a.shape == onnxShape else {
       throw ONNXError(file: onnxName, reason: "expected shape \(onnxShape), got \(a.shape)")
@@ -62,6 +66,12 @@ public struct ONNXIO: Sendable, Hashable {
       }
       if a.elementType == .u8 { r = NDArray(shape: a.shape, elementType: .i8, bytes: a.bytes.map { $0 ^ 0x80 }) }
     }
+    if uint4AsInt4 && a.elementType != .i4 {
+      guard a.elementType == .u8, a.bytes.allSatisfy({ $0 <= 15 }) else {
+        throw ONNXError(file: onnxName, reason: "expected uint4 data (uint8 values in [0, 15]), got \(a.elementType.rawValue)")
+      }
+      r = NDArray.pack(a.bytes.map { Int($0) - 8 }, as: .i4, shape: a.shape)
+    }
     if layout == .nchwAsNHWC { r = transpose4(r, [0, 2, 3, 1]) }
     return r
   }
@@ -72,6 +82,9 @@ public struct ONNXIO: Sendable, Hashable {
     if layout == .nchwAsNHWC, a.shape.count == 4 { r = transpose4(r, [0, 3, 1, 2]) }
     if uint8AsInt8, r.elementType == .i8 {
       r = NDArray(shape: r.shape, elementType: .u8, bytes: r.bytes.map { $0 ^ 0x80 })
+    }
+    if uint4AsInt4, r.elementType == .i4 {
+      r = NDArray.pack(r.integers.map { $0 + 8 }, as: .u8, shape: r.shape)
     }
     return r
   }

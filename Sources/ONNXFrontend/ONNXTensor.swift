@@ -97,7 +97,8 @@ public struct ONNXTensor: Sendable, Hashable {
   }
 
   /// The tensor as a host array: float types → f32, int8 → i8, uint8 → u8, int32 and int64 →
-  /// i32 (when every value fits), int16 → i16, int4 → i4.
+  /// i32 (when every value fits), int16 → i16, int4 → i4, uint4 → u8 (there is no host
+  /// uint4; `ONNXIO.prepare` takes it so).
   public func ndarray() throws -> NDArray {
     switch dataType {
     case .float, .double, .float16, .bfloat16: return NDArray(shape: shape, floats: floats)
@@ -105,6 +106,7 @@ public struct ONNXTensor: Sendable, Hashable {
     case .uint8: return NDArray.pack(ints, as: .u8, shape: shape)
     case .int16: return NDArray.pack(ints, as: .i16, shape: shape)
     case .int4: return NDArray.pack(ints, as: .i4, shape: shape)
+    case .uint4: return NDArray.pack(ints, as: .u8, shape: shape)
     case .int32, .int64:
       guard ints.allSatisfy({ ElementType.i32.integerRange.contains($0) }) else {
         throw ONNXError(file: "tensor", reason: "int64 values do not fit in int32")
