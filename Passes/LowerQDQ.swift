@@ -13,7 +13,9 @@ import TinyIR
 /// - the result gets the quantization of the `quantize` that follows, except where TFLite
 ///   fixes it (pools, reshape, transpose, strided_slice, pad, relu6 keep their input's;
 ///   softmax and logistic give (1/256, -128), tanh (1/128, 0), log_softmax (16/256, 127)),
-///   in which case the following `quantize` stays as an int8 → int8 requantize.
+///   in which case the following `quantize` stays as an int8 → int8 requantize; a global
+///   average pool whose `quantize` differs from its input becomes `mean` over H and W (as
+///   TFLite runs GlobalAveragePooling2D), which takes the `quantize`'s parameters.
 /// Before:
 ///
 ///     %xd = dequantize(%xq) : 1x4x4x2xf32 loc(onnx "dq_x")
@@ -199,13 +201,26 @@ extension Graph {
         guard let a = int8Activation(v) else { return nil }
         plan.inputs.append(a)
       }
+      let inputQ = plan.inputs.first.flatMap { type(of: $0).quantization }
       if let fixed = QuantRules.fixedOutput(op.kind) {
         plan.output = fixed
-      } else if QuantRules.keepsInputQuantization(op.kind), let q = plan.inputs.first.flatMap({ type(of: $0).quantization }) {
+      } else if isGlobalAveragePool(op), inputQ != target {
+        // TFLite runs a global average pool as MEAN, which requantizes to its own output
+        // parameters: one rounding, where an average pool (input's parameters) and a
+        // requantize round twice.
+        plan.kind = .mean(axes: [1, 2], keepDims: true)
+      } else if QuantRules.keepsInputQuantization(op.kind), let q = inputQ {
         plan.output = q
       }
     }
     return plan
+  }
+
+  /// An average pool over the whole of each channel (no padding, no activation).
+  fileprivate func isGlobalAveragePool(_ op: Op) -> Bool {
+    guard case .averagePool2d(let w, let fh, let fw, .none) = op.kind, let x = op.inputs.first else { return false }
+    let s = type(of: x).shape
+    return s.count == 4 && fh == s[1] && fw == s[2] && w.padding == .zero && type(of: op.outputs[0]).shape == [s[0], 1, 1, s[3]]
   }
 
   /// A batch norm between a dequantize and a quantize (left in QDQ models whose batch norm

@@ -4,7 +4,7 @@
     pip install onnx==1.22.0 onnxruntime      (ONNX Runtime 1.32.0 made the committed files)
     python3 scripts/make_onnx_examples.py [--out Examples/onnx] [--check]
 
-Models (all NCHW, input "input" float32 1x3x16x16, output "probs" float32 1x10):
+Models (NCHW, input "input" float32 1x3x16x16 unless said, output "probs" float32 1x10):
   cnn_float.onnx   float CNN built with onnx.helper (fixed numpy seeds):
                    Conv 3x3 pads 1 (3->8) -> BatchNormalization -> Relu -> MaxPool 2x2
                    -> depthwise Conv 3x3 pads 1 (group 8) -> Clip [0, 6]
@@ -16,6 +16,9 @@ Models (all NCHW, input "input" float32 1x3x16x16, output "probs" float32 1x10):
                    (which folds the BatchNormalization into the first Conv).
   cnn_qdq_u8.onnx  the same with uint8 activations (quantize_static's default
                    activation type), int8 per-channel weights.
+  cnn1d_float.onnx a 1-D CNN over 10 features x 49 frames (input 1x10x49), as PyTorch
+                   exports Conv1d/BatchNorm1d: see build_float_cnn1d.
+  cnn1d_qdq.onnx   cnn1d_float quantized as cnn_qdq.
   cnn_qop.onnx     the same function written with the BatchNormalization folded into
                    the first Conv (in numpy) and the classifier as MatMul + Add (ONNX
                    has no standard QOperator Gemm: ORT would emit com.microsoft QGemm),
@@ -150,8 +153,70 @@ def build_float_cnn(classifier: str = "gemm", fold_bn: bool = False) -> onnx.Mod
     return model
 
 
-def golden_input(k: int) -> np.ndarray:
-    return np.random.default_rng(k).uniform(-1.0, 1.0, INPUT_SHAPE).astype(np.float32)
+INPUT_SHAPE_1D = (1, 10, 49)
+
+
+def build_float_cnn1d() -> onnx.ModelProto:
+    """A 1-D float CNN over 10 features × 49 frames (a keyword spotter's MFCC input, as
+    PyTorch's Conv1d/BatchNorm1d export it): Conv 1-D k3 pads 1 (10->16) -> BatchNormalization
+    -> Relu -> depthwise Conv 1-D k3 dilation 2 pads 2 (group 16) -> Relu -> MaxPool k2 s2
+    -> Conv 1-D k1 (16->24) -> Relu -> GlobalAveragePool -> Flatten -> Gemm (24->10) -> Softmax.
+    """
+    rng = np.random.default_rng(20261123)
+
+    def he(shape, fan_in):
+        return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
+
+    c0, c1, c2, ncls = INPUT_SHAPE_1D[1], 16, 24, NUM_CLASSES
+    inits = [
+        const("conv1.w", he((c1, c0, 3), 3 * c0)),
+        const("conv1.b", rng.uniform(-0.1, 0.1, c1).astype(np.float32)),
+        const("bn1.scale", rng.uniform(0.5, 1.5, c1).astype(np.float32)),
+        const("bn1.bias", rng.uniform(-0.2, 0.2, c1).astype(np.float32)),
+        const("bn1.mean", rng.uniform(-0.3, 0.3, c1).astype(np.float32)),
+        const("bn1.var", rng.uniform(0.5, 2.0, c1).astype(np.float32)),
+        const("dw.w", he((c1, 1, 3), 3)),
+        const("dw.b", rng.uniform(-0.1, 0.1, c1).astype(np.float32)),
+        const("pw.w", he((c2, c1, 1), c1)),
+        const("pw.b", rng.uniform(-0.1, 0.1, c2).astype(np.float32)),
+        const("fc.w", (rng.standard_normal((ncls, c2)) * np.sqrt(1.0 / c2)).astype(np.float32)),
+        const("fc.b", rng.uniform(-0.1, 0.1, ncls).astype(np.float32)),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["input", "conv1.w", "conv1.b"], ["conv1"], name="conv1", kernel_shape=[3], pads=[1, 1]),
+        helper.make_node("BatchNormalization", ["conv1", "bn1.scale", "bn1.bias", "bn1.mean", "bn1.var"],
+                         ["bn1"], name="bn1", epsilon=1e-5),
+        helper.make_node("Relu", ["bn1"], ["relu1"], name="relu1"),
+        helper.make_node("Conv", ["relu1", "dw.w", "dw.b"], ["dw"], name="dw", kernel_shape=[3], pads=[2, 2],
+                         dilations=[2], group=c1),
+        helper.make_node("Relu", ["dw"], ["relu2"], name="relu2"),
+        helper.make_node("MaxPool", ["relu2"], ["pool"], name="pool", kernel_shape=[2], strides=[2]),
+        helper.make_node("Conv", ["pool", "pw.w", "pw.b"], ["pw"], name="pw", kernel_shape=[1]),
+        helper.make_node("Relu", ["pw"], ["relu3"], name="relu3"),
+        helper.make_node("GlobalAveragePool", ["relu3"], ["gap"], name="gap"),
+        helper.make_node("Flatten", ["gap"], ["flat"], name="flat", axis=1),
+        helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], name="fc", transB=1),
+        helper.make_node("Softmax", ["logits"], ["probs"], name="softmax", axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes, "tinyc_cnn1d",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(INPUT_SHAPE_1D))],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, NUM_CLASSES])],
+        initializer=inits)
+    model = helper.make_model(graph, producer_name="tinyc scripts/make_onnx_examples.py",
+                              opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def input_shape(model) -> tuple:
+    """The (fixed) shape of a model's first input."""
+    return tuple(d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim)
+
+
+def golden_input(k: int, shape=INPUT_SHAPE) -> np.ndarray:
+    return np.random.default_rng(k).uniform(-1.0, 1.0, shape).astype(np.float32)
 
 
 def session(path: str):
@@ -170,7 +235,7 @@ def quantize(float_model: onnx.ModelProto, out_path: str, fmt: str, op_types=Non
     class Reader(CalibrationDataReader):
         def __init__(self):
             rng = np.random.default_rng(CALIB_SEED)
-            self.batches = iter([{"input": rng.uniform(-1.0, 1.0, INPUT_SHAPE).astype(np.float32)}
+            self.batches = iter([{"input": rng.uniform(-1.0, 1.0, input_shape(float_model)).astype(np.float32)}
                                  for _ in range(CALIB_COUNT)])
 
         def get_next(self):
@@ -216,7 +281,7 @@ def write_goldens(model_path: str, golden_dir: str) -> None:
     sess = session(model_path)
     name = sess.get_inputs()[0].name
     for k in range(GOLDEN_COUNT):
-        x = golden_input(k)
+        x = golden_input(k, input_shape(onnx.load(model_path)))
         (y,) = sess.run(None, {name: x})
         np.save(os.path.join(golden_dir, f"{stem}.input{k}.npy"), x)
         np.save(os.path.join(golden_dir, f"{stem}.output{k}.npy"), y)
@@ -239,7 +304,7 @@ def write_layer_goldens(model_path: str, golden_dir: str) -> None:
         onnx.save(model, path)
         sess = session(path)
         names = [o.name for o in sess.get_outputs()]
-        values = dict(zip(names, sess.run(None, {g.input[0].name: golden_input(0)})))
+        values = dict(zip(names, sess.run(None, {g.input[0].name: golden_input(0, input_shape(onnx.load(model_path)))})))
     out_dir = os.path.join(golden_dir, "layers", f"{stem}.input0")
     os.makedirs(out_dir, exist_ok=True)
     index = []
@@ -268,7 +333,7 @@ def check_goldens(model_path: str, golden_dir: str) -> bool:
     for k in range(GOLDEN_COUNT):
         x = np.load(os.path.join(golden_dir, f"{stem}.input{k}.npy"))
         want = np.load(os.path.join(golden_dir, f"{stem}.output{k}.npy"))
-        if not np.array_equal(x, golden_input(k)):
+        if not np.array_equal(x, golden_input(k, input_shape(onnx.load(model_path)))):
             print(f"{stem}.input{k}.npy: not default_rng({k}).uniform(-1, 1)")
             ok = False
         (got,) = sess.run(None, {name: x})
@@ -297,7 +362,7 @@ def main() -> int:
     ap.add_argument("--check", action="store_true", help="compare ONNX Runtime with the committed goldens, write nothing")
     args = ap.parse_args()
     golden_dir = os.path.join(args.out, "golden")
-    stems = ["cnn_float", "cnn_qdq", "cnn_qdq_u8", "cnn_qop"]
+    stems = ["cnn_float", "cnn_qdq", "cnn_qdq_u8", "cnn_qop", "cnn1d_float", "cnn1d_qdq"]
 
     if args.check:
         ok = all([check_goldens(os.path.join(args.out, s + ".onnx"), golden_dir) for s in stems])
@@ -310,6 +375,9 @@ def main() -> int:
     onnx.save(float_model, float_path)
     quantize(float_model, os.path.join(args.out, "cnn_qdq.onnx"), "qdq")
     quantize(float_model, os.path.join(args.out, "cnn_qdq_u8.onnx"), "qdq", uint8_activations=True)
+    float1d = build_float_cnn1d()
+    onnx.save(float1d, os.path.join(args.out, "cnn1d_float.onnx"))
+    quantize(float1d, os.path.join(args.out, "cnn1d_qdq.onnx"), "qdq")
     # No ORT pre-optimization here: it would fuse MatMul + Add back into Gemm.
     quantize(build_float_cnn("matmul", fold_bn=True), os.path.join(args.out, "cnn_qop.onnx"), "qop",
              op_types=QOP_OP_TYPES, optimize=False)

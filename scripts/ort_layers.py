@@ -42,15 +42,22 @@ def to_onnx_layout(value, shape):
     """`value` (tinyc's, 4-D activations in NHWC) in the ONNX tensor's NCHW shape, or None.
 
     A 4-D value is taken as NHWC even when its shape reads the same both ways (C = H = W):
-    the importer converts every 4-D activation of a CNN to NHWC."""
+    the importer converts every 4-D activation of a CNN to NHWC, and runs 1-D ones as
+    [N, 1, L, C]."""
     shape = tuple(shape)
     if value.ndim == 4 and (value.shape[0], value.shape[3], value.shape[1], value.shape[2]) == shape:
         return value.transpose(0, 3, 1, 2)
+    # A 1-D activation [N, C, L] runs as NHWC [N, 1, L, C].
+    if value.ndim == 4 and len(shape) == 3 and value.shape[1] == 1 and (value.shape[0], value.shape[3], value.shape[2]) == shape:
+        return value.transpose(0, 3, 1, 2).reshape(shape)
     if value.shape == shape:
         return value
     if value.size == int(np.prod(shape)) and [d for d in value.shape if d != 1] == [d for d in shape if d != 1]:
         return value.reshape(shape)
     return None
+
+
+LAYOUT_OPS = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze"}
 
 
 def as_onnx_type(value, dtype):
@@ -85,8 +92,16 @@ def main(argv):
             continue
         node = g.node[int(loc.split()[1])]
         out = node.output[0]
-        qs = [c for c in consumers.get(out, []) if c.op_type == "QuantizeLinear"]
-        tensor = qs[0].output[0] if node.op_type != "QuantizeLinear" and len(qs) == 1 else out
+        tensor = out
+        if node.op_type != "QuantizeLinear":
+            # The QuantizeLinear that reads node N's output, maybe through layout ops that
+            # tinyc moved to the integer side (a Flatten between a pool and its quantize).
+            t = out
+            while len(consumers.get(t, [])) == 1 and consumers[t][0].op_type in LAYOUT_OPS:
+                t = consumers[t][0].output[0]
+            qs = [c for c in consumers.get(t, []) if c.op_type == "QuantizeLinear"]
+            if len(qs) == 1:
+                tensor = qs[0].output[0]
         layers.append((op["index"], op["kind"], tensor, os.path.join(dump, op["outputs"][0]["file"])))
     # An ONNX tensor several tinyc ops share a location with: the last one computes it.
     last = {t: i for i, (_, _, t, _) in enumerate(layers)}

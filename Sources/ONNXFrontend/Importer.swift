@@ -553,12 +553,18 @@ final class Importer {
     case .dq(var d):
       if let r = reshape {
         if let a = d.axis {
-          // Only leading 1s may be added.
-          let pad = r.count - d.data.shape.count
-          guard pad >= 0, Array(r.suffix(d.data.shape.count)) == d.data.shape else {
-            throw fail("cannot reshape per-axis quantized '\(name)'")
+          // Only 1s may be added or removed (a 1-D conv's weights lifted to 2-D); the
+          // quantized axis keeps its place among the other dimensions.
+          let old = d.data.shape
+          let pad = r.count - old.count
+          if pad >= 0, Array(r.suffix(old.count)) == old {
+            d.axis = a + pad
+          } else if old[a] != 1, old.filter({ $0 != 1 }) == r.filter({ $0 != 1 }) {
+            let k = old[..<a].filter { $0 != 1 }.count
+            d.axis = r.indices.filter { r[$0] != 1 }[k]
+          } else {
+            throw fail("cannot reshape per-axis quantized '\(name)' from \(old) to \(r)")
           }
-          d.axis = a + pad
         }
         d.data = d.data.reshaped(r)
       }

@@ -5,8 +5,8 @@ import TinyPasses
 
 /// `tinyc compile`: from a graph to C, a memory report, and the runtime it builds against.
 public enum Compiler {
-  /// Named pipelines (`-O`): the graph clean-ups every model gets (constants folded, batch
-  /// norms folded, activations fused, QDQ lowered to integer ops, dead code removed), then
+  /// Named pipelines (`-O`): the graph clean-ups every model gets (constants folded, layout
+  /// changes that cancel out removed, batch norms folded, activations fused, QDQ lowered to integer ops, dead code removed), then
   /// post-training quantization when the model is float and calibration data was given, then
   /// memory planning, which the back-end redoes with the target's CMSIS-NN scratch sizes.
   /// The three levels run the same passes today; they differ in what later passes
@@ -15,7 +15,7 @@ public enum Compiler {
     case memory, speed, size
 
     public func pipeline(calibration: String?) -> String {
-      var p = "fold-constants,fold-batchnorm,fuse-activations,lower-qdq,eliminate-dead-code"
+      var p = "fold-constants,cancel-transposes,fold-batchnorm,fuse-activations,lower-qdq,eliminate-dead-code"
       if let calibration { p += ",quantize{calibration=\(calibration)},eliminate-dead-code" }
       return p + ",plan-memory{strategy=best}"
     }

@@ -183,7 +183,9 @@ enum Repo {
   /// ONNX models layer by layer against ONNX Runtime's per-node outputs (node<N>.npy, NCHW),
   /// before any pass: the float model within 1e-5, the QDQ models (int8 and uint8
   /// activations, run as imported: float between the Q and DQ nodes) identical on every node.
-  @Test(.enabled(if: haveBinary), arguments: [("cnn_float", 12), ("cnn_qdq", 26), ("cnn_qdq_u8", 26)])
+  @Test(
+    .enabled(if: haveBinary),
+    arguments: [("cnn_float", 12), ("cnn_qdq", 26), ("cnn_qdq_u8", 26), ("cnn1d_float", 12), ("cnn1d_qdq", 26)])
   func compareONNXLayersWithONNXRuntime(stem: String, layers: Int) throws {
     let (status, out, err) = try Repo.run([
       "compare", "Examples/onnx/\(stem).onnx", "--input", "Examples/onnx/golden/\(stem).input0.npy",

@@ -124,6 +124,37 @@ import TinyIR
     #expect(try R.run(lowerQDQ, on: before) == after)
   }
 
+  /// A global average pool whose quantize differs from its input becomes `mean` over H and W
+  /// with the quantize's parameters (one rounding, as TFLite's MEAN); with the same
+  /// parameters it stays an average pool; a pool over part of the input keeps its input's
+  /// parameters and a requantize.
+  @Test func globalAveragePoolBecomesMean() throws {
+    let before = """
+      graph @q(%x: 1x4x4x2xi8 q(0.5, -3)) -> (1x1x1x2xi8 q(0.1, -5), 1x1x1x2xi8 q(0.5, -3), 1x2x2x2xi8 q(0.1, -5)) {
+        %xd = dequantize(%x) : 1x4x4x2xf32 loc(onnx "dq_x")
+        %g = average_pool2d(%xd) {filter [4, 4], stride [1, 1]} : 1x1x1x2xf32 loc(onnx "gap")
+        %gq = quantize(%g) : 1x1x1x2xi8 q(0.1, -5) loc(onnx "q_g")
+        %h = average_pool2d(%xd) {filter [4, 4], stride [1, 1]} : 1x1x1x2xf32 loc(onnx "gap_same")
+        %hq = quantize(%h) : 1x1x1x2xi8 q(0.5, -3) loc(onnx "q_h")
+        %p = average_pool2d(%xd) {filter [2, 2], stride [2, 2]} : 1x2x2x2xf32 loc(onnx "pool")
+        %pq = quantize(%p) : 1x2x2x2xi8 q(0.1, -5) loc(onnx "q_p")
+        return %gq, %hq, %pq
+      }
+
+      """
+    let after = """
+      graph @q(%x: 1x4x4x2xi8 q(0.5, -3)) -> (1x1x1x2xi8 q(0.1, -5), 1x1x1x2xi8 q(0.5, -3), 1x2x2x2xi8 q(0.1, -5)) {
+        %g = mean(%x) {axes [1, 2], keep_dims 1} : 1x1x1x2xi8 q(0.1, -5) loc(onnx "gap")
+        %h = average_pool2d(%x) {filter [4, 4], stride [1, 1]} : 1x1x1x2xi8 q(0.5, -3) loc(onnx "gap_same")
+        %p = average_pool2d(%x) {filter [2, 2], stride [2, 2]} : 1x2x2x2xi8 q(0.5, -3) loc(onnx "pool")
+        %pq = quantize(%p) : 1x2x2x2xi8 q(0.1, -5) loc(onnx "q_p")
+        return %g, %h, %pq
+      }
+
+      """
+    #expect(try R.run(lowerQDQ, on: before) == after)
+  }
+
   @Test func opsWithoutAnIntegerFormStayFloat() throws {
     // div has no int8 kernel; a float bias is quantized with s_in · s_w; a per-tensor weight
     // scale becomes per channel.
