@@ -49,7 +49,8 @@ let package = Package(
       path: "bench/TinyBench", swiftSettings: swiftSettings),
     .testTarget(name: "TinyIRTests", dependencies: ["TinyIR"], swiftSettings: swiftSettings),
     .testTarget(
-      name: "TinyPassesTests", dependencies: ["TinyPasses", "Interpreter", "TFLiteFrontend"], swiftSettings: swiftSettings),
+      name: "TinyPassesTests", dependencies: ["TinyPasses", "Interpreter", "TFLiteFrontend"], exclude: ["Fixtures"],
+      swiftSettings: swiftSettings),
     .testTarget(
       name: "TFLiteFrontendTests", dependencies: ["TFLiteFrontend", "TinyIR"], exclude: ["Fixtures"],
       swiftSettings: swiftSettings),

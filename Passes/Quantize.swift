@@ -3,31 +3,63 @@ import Interpreter
 import TinyIR
 
 /// `quantize{calibration=PATH,io=int8|float}`: post-training int8 quantization of a float graph,
-/// with the numerics of the TFLite converter's full-integer scheme.
+/// with the rules of the TFLite converter's full-integer scheme (TF 2.21,
+/// `optimizations=[DEFAULT]` with a representative dataset), so that a float model quantized
+/// here and the converter's int8 model of it are the same model (`scripts/check_quantize.py`
+/// compares them on the Example models).
 ///
-/// The float graph runs in the reference interpreter on every calibration sample; each
-/// value's range is the smallest and largest value seen over all samples, widened to
-/// include 0. Then:
-/// - activations (graph inputs and op results) become int8 per tensor, asymmetric, in float32
-///   arithmetic as TFLite's quantizer: `scale = (max − min) / 255`, zero point
-///   `−128 − min / scale` rounded half away from zero and clamped to [-128, 127]; a zero range
-///   gives scale 1, zero point -128;
+/// The float graph runs in the reference interpreter on every calibration sample and each
+/// value's range is the smallest and largest value seen over all samples, as TFLite's
+/// calibrator logs them: it logs every op's operands again after the op has run, and its
+/// interpreter runs add, sub, mul, div and softmax in place when an operand (0, else 1) has the
+/// result's size, is read by that op only, is not a graph input or constant and the result is
+/// not a graph output, so that operand's range also covers the result's. A concat with a fused
+/// activation is first split into the concat and a standalone activation (the converter
+/// keeps them apart). Then:
+/// - activations (graph inputs and op results) become int8 per tensor, asymmetric, from their
+///   range widened to include 0 (and by ±1e-6 when narrower than 1e-6), with the converter's
+///   arithmetic: `scale = (float(max) − float(min)) / 255` in float32, zero point
+///   `−128 − min / scale` (in double, then float32) rounded half away from zero and clamped to
+///   [-128, 127];
+/// - results with a fixed range in TFLite get it: softmax and logistic (1/256, -128), tanh
+///   (1/128, 0);
+/// - max/average pool, reshape, transpose, strided_slice, pad, concat and relu6 have one
+///   quantization for their operands and result, chosen as the converter does: a
+///   single-operand one takes its operand's; a concat keeps its own range and gives it back to
+///   its operands and through chains of such ops to their producers (the last reader decides
+///   when two disagree); an operand that still differs (a fixed-range result, another concat's
+///   choice) is requantized (`quantize` int8 → int8) in front of the op. Standalone relu and
+///   clip have their own range, as in the converter;
+/// - the one place tinyc departs from the converter: the converter gives a standalone relu6 its
+///   own range too, but TFLite Micro's int8 relu6 (CMSIS-NN's, the interpreter's) clamps its
+///   operand's codes without requantizing, so wherever the two ranges differ (after a concat, a
+///   mean, a pad) the converter's model is wrong in TFLite Micro (its ops_int8 agrees with its
+///   float model on 27 of 43 random inputs). Here a standalone relu6 keeps its operand's
+///   quantization, which is exact;
 /// - conv2d / depthwise_conv2d / fully_connected weights become int8 per output channel,
-///   symmetric: `scale[c] = max|w[c]| / 127`, zero point 0, values in [-127, 127];
-/// - their biases become int32 per channel with `scale[c] = s_in · s_w[c]`, zero point 0;
-/// - other constant operands (of add, mul, …) become int8 per tensor from their own range;
-/// - outputs with a fixed range in TFLite keep it: softmax and logistic (1/256, -128), tanh
-///   (1/128, 0), log_softmax (16/256, 127);
+///   symmetric: `scale[c] = max|w[c]| / 127` (max|w[c]| at least 5e-7), zero point 0, codes
+///   `round(w · float(1 / scale))` in [-127, 127]; their biases int32 with `scale[c] = s_in ·
+///   s_w[c]` rounded to float32, codes `round(b · float(1 / scale))`, except that a channel whose
+///   bias would need (2^31 − 1) / 2 steps or more gets `scale[c] = |b[c]| / ((2^31 − 1) / 2)`
+///   and the weight scale `scale[c] / s_in` (the converter's bias adjustment);
+/// - other constant operands (of add, mul, …) become int8 per tensor from their own range
+///   (widened to include 0, and to ±5e-7 when narrower than 1e-6), codes
+///   `round(x / scale + zp)`; a same-scale op's constant operand takes that op's quantization;
 /// - a batch_norm that fold-batchnorm could not fold becomes a 1x1 depthwise_conv2d (with
 ///   reshapes around it when its operand is not 4-D), its weights `s[c] = scale[c] / sqrt(var[c]
-///   + eps)` and bias `bias[c] − mean[c]·s[c]` quantized as above;
+///   + eps)` and bias `bias[c] − mean[c]·s[c]` quantized as lower-qdq does;
 /// - log_softmax, div, prelu and hard_sigmoid have no int8 kernel in TFLite Micro or CMSIS-NN:
-///   they stay float, with a `dequantize` of their int8 operands and a `quantize` (calibrated
-///   range) for int8 readers of their result; a graph output they produce stays f32;
-/// - max/average pool, reshape, transpose, strided_slice, pad and standalone relu6/clip keep
-///   their input's quantization (TFLite Micro's int8 kernels for these do not requantize);
-///   a concat's operands that are quantized differently from its result are requantized
-///   (`quantize` int8 → int8) in front of it.
+///   they stay float, with a `dequantize` of their int8 operands and a `quantize` (to the
+///   quantization the rules above give their result) for its int8 readers; a graph output they
+///   produce stays f32.
+///
+/// What the rules do not reproduce: the calibrator runs TFLite's optimized float kernels,
+/// whose sums are rounded in another order than the reference interpreter's, so a range can
+/// differ from the converter's in the last bits of a float, and its scale (and the bias scales
+/// that follow from it) by a few units in the last place. On the Example models that changed
+/// no weight or bias code (on a probe net, one bias code of an all-zero weight channel, about
+/// 8·10^8 steps, by 64), and every layer's output on the golden inputs is that of the
+/// converter's model in TFLite Micro, bit for bit.
 ///
 /// With `io=int8` (the default, like the converter's `inference_input_type=int8`) the graph's
 /// inputs and outputs become int8 and the caller quantizes inputs with the input's scale and
@@ -89,8 +121,10 @@ public enum QuantizedIO: String, Sendable {
 /// per graph input). See `quantize` for the scheme.
 public func quantizeGraph(_ graph: inout Graph, samples: [[NDArray]], io: QuantizedIO = .int8) throws {
   guard !samples.isEmpty else { throw PassError("quantize: no calibration samples") }
-  let ranges = try calibrate(graph, samples: samples)
-  var q = Quantizer(graph: graph, ranges: ranges)
+  var float = graph
+  float.separateConcatActivations()
+  let ranges = try calibrate(float, samples: samples)
+  var q = Quantizer(graph: float, plan: ActivationPlan(float, ranges: ranges))
   try q.run(io: io)
   graph = q.g
 }
@@ -136,11 +170,131 @@ func calibrate(_ graph: Graph, samples: [[NDArray]]) throws -> [ValueID: ClosedR
 
 /// The quantization rules, as the TFLite converter applies them.
 enum QuantRules {
-  /// Per-tensor asymmetric int8 parameters for a real range, as TFLite's quantizer computes
-  /// them (in float32): the range widened to include 0, `scale = (max − min) / 255`, zero
-  /// point `−128 − min / scale` rounded half away from zero and clamped to [-128, 127]; a zero
-  /// range gives scale 1, zero point −128. (Checked against the converter's input parameters
-  /// of the Example models, whose calibration ranges are known.)
+  /// The converter's asymmetric int8 parameters for a range that already includes 0 (its
+  /// `DownCastScale`): `scale = (float(max) − float(min)) / 255` in float32, zero point
+  /// `−128 − min / scale` computed in double, rounded to float32, then rounded half away
+  /// from zero and clamped to [-128, 127].
+  static func downCast(min rmin: Double, max rmax: Double) -> Quantization {
+    let scale: Float = (Float(rmax) - Float(rmin)) / 255
+    guard scale > 0, scale.isFinite else { return Quantization(scale: 1, zeroPoint: -128) }
+    let fromMin = Float(-128 - rmin / Double(scale))
+    let zp = fromMin < -128 ? -128 : fromMin > 127 ? 127 : Int(fromMin.rounded(.toNearestOrAwayFromZero))
+    return Quantization(scale: scale, zeroPoint: zp)
+  }
+
+  /// An activation's parameters from its calibrated range: widened to include 0, and by
+  /// 1e-6 on both sides when narrower than 1e-6 (so an all-zero tensor gets scale ≈ 7.8e-9,
+  /// zero point 0, as in the converter), then `downCast`.
+  static func activation(min lo: Float, max hi: Float) -> Quantization {
+    var rmin = Swift.min(Double(lo), 0)
+    var rmax = Swift.max(Double(hi), 0)
+    if abs(rmax - rmin) < 1e-6 {
+      rmin -= 1e-6
+      rmax += 1e-6
+    }
+    return downCast(min: rmin, max: rmax)
+  }
+
+  /// A constant operand's per-tensor parameters (not conv or fully-connected weights): its
+  /// range widened to include 0, and to at least ±5e-7 when narrower than 1e-6, then
+  /// `downCast`.
+  static func constant(min lo: Float, max hi: Float) -> Quantization {
+    var rmin = Swift.min(Double(lo), 0)
+    var rmax = Swift.max(Double(hi), 0)
+    if rmax - rmin <= 1e-6 {
+      rmin = Swift.min(rmin, -5e-7)
+      rmax = Swift.max(rmax, 5e-7)
+    }
+    return downCast(min: rmin, max: rmax)
+  }
+
+  /// A constant's int8 codes under per-tensor `q` as the converter computes them:
+  /// `round(x / scale + zp)` in double, half away from zero, clamped to [-128, 127].
+  static func constantCodes(_ x: [Float], _ q: Quantization) -> [Int] {
+    x.map { v in
+      let scaled = (Double(v) / Double(q.scale) + Double(q.zeroPoint)).rounded(.toNearestOrAwayFromZero)
+      return scaled.isNaN ? q.zeroPoint : Int(Swift.max(Swift.min(scaled, 127), -128))
+    }
+  }
+
+  /// The converter's per-channel weight scales along `axis`: `max|w[c]| / 127` in float32,
+  /// with max|w[c]| at least 5e-7 (an all-zero channel gets ≈ 3.9e-9).
+  static func weightScales(_ w: [Float], shape: [Int], axis: Int) -> [Float] {
+    let channels = shape[axis]
+    let inner = shape[(axis + 1)...].reduce(1, *)
+    var maxAbs = [Float](repeating: 0, count: channels)
+    for (k, x) in w.enumerated() {
+      let c = (k / inner) % channels
+      maxAbs[c] = Swift.max(maxAbs[c], abs(x))
+    }
+    return maxAbs.map { m in
+      let r = 2 * Double(m) > 1e-6 ? Double(m) : Swift.max(Double(m), 5e-7)
+      return (Float(r) - Float(-r)) / 254
+    }
+  }
+
+  /// Weight codes as the converter computes them: `round(w · float(1 / scale[c]))` in float32,
+  /// half away from zero, clamped to [-127, 127].
+  static func weightCodes(_ w: [Float], scales: [Float], shape: [Int], axis: Int) -> [Int] {
+    let channels = shape[axis]
+    let inner = shape[(axis + 1)...].reduce(1, *)
+    let inverse = scales.map { Float(1 / Double($0)) }
+    return w.enumerated().map { k, x in
+      let v = (x * inverse[(k / inner) % channels]).rounded(.toNearestOrAwayFromZero)
+      return v.isNaN ? 0 : Int(Swift.max(Swift.min(v, 127), -127))
+    }
+  }
+
+  /// The most steps a bias may need before the converter enlarges its scale: (2^31 − 1) / 2.
+  static let biasStepLimit = Double(Int32.max / 2)
+
+  /// Bias scales `s_in · s_w[c]` (in double, rounded to float32) and the weight scales to use
+  /// with them: where `|b[c]| / scale[c]` reaches `biasStepLimit`, the bias scale becomes
+  /// `|b[c]| / biasStepLimit` and the weight scale that divided by `s_in`.
+  static func biasAndWeightScales(bias: [Float], inputScale: Float, weightScales: [Float]) -> (bias: [Float], weights: [Float]) {
+    var b = weightScales.map { Float(Double(inputScale) * Double($0)) }
+    var w = weightScales
+    for c in b.indices where c < bias.count {
+      let half = Double(abs(bias[c]))
+      guard half / Double(b[c]) >= biasStepLimit else { continue }
+      let adjusted = half / biasStepLimit
+      b[c] = Float(adjusted)
+      w[c] = Float(adjusted / Double(inputScale))
+    }
+    return (b, w)
+  }
+
+  /// Bias codes as the converter computes them: `round(b · float(1 / scale[c]))` in float32,
+  /// half away from zero, clamped to ±(2^31 − 1).
+  static func biasCodes(_ b: [Float], scales: [Float]) -> [Int] {
+    b.enumerated().map { c, x in
+      let s = scales[scales.count == 1 ? 0 : c]
+      let inverse: Float = s == 0 ? 0 : Float(1 / Double(s))
+      let v = Double((x * inverse).rounded(.toNearestOrAwayFromZero))
+      return v.isNaN ? 0 : Int(Swift.max(Swift.min(v, Double(Int32.max)), -Double(Int32.max)))
+    }
+  }
+
+  /// The fixed quantization of an int8 result (softmax, logistic, tanh); log_softmax has one
+  /// in TFLite but stays float here.
+  static func int8FixedOutput(_ kind: OpKind) -> Quantization? {
+    if case .logSoftmax = kind { return nil }
+    return fixedOutput(kind)
+  }
+
+  /// Ops whose operands and result have one quantization in the converter's scheme.
+  static func sharesScale(_ kind: OpKind) -> Bool {
+    switch kind {
+    case .maxPool2d, .averagePool2d, .reshape, .transpose, .stridedSlice, .pad, .concat, .relu6: return true
+    default: return false
+    }
+  }
+
+  /// Per-tensor asymmetric int8 parameters for a real range (lower-qdq's float constants), in
+  /// float32: the range widened to include 0, `scale = (max − min) / 255`, zero point
+  /// `−128 − min / scale` rounded half away from zero and clamped to [-128, 127]; a zero range
+  /// gives scale 1, zero point −128. (quantize uses `activation` and `constant`, which follow
+  /// the converter to the last bit.)
   static func asymmetricInt8(min lo: Float, max hi: Float) -> Quantization {
     let rmin = Swift.min(lo, 0)
     let rmax = Swift.max(hi, 0)
@@ -151,8 +305,9 @@ enum QuantRules {
     return Quantization(scale: scale, zeroPoint: zp)
   }
 
-  /// Per-channel symmetric int8 weights along `axis`: scales `max|w[c]| / 127` (1 for an
-  /// all-zero channel), zero points 0, and the quantized values in [-127, 127].
+  /// Per-channel symmetric int8 weights along `axis` (lower-qdq's float weights): scales
+  /// `max|w[c]| / 127` (1 for an all-zero channel), zero points 0, and the quantized values in
+  /// [-127, 127].
   static func symmetricPerChannel(_ w: [Float], shape: [Int], axis: Int) -> (Quantization, [Int]) {
     let channels = shape[axis]
     let inner = shape[(axis + 1)...].reduce(1, *)
@@ -216,7 +371,7 @@ enum QuantRules {
     }
   }
 
-  /// Ops whose int8 result has their (first) operand's quantization.
+  /// Ops whose int8 result has their (first) operand's quantization in lower-qdq.
   static func keepsInputQuantization(_ kind: OpKind) -> Bool {
     switch kind {
     case .maxPool2d, .averagePool2d, .reshape, .transpose, .stridedSlice, .pad, .relu6, .clip: return true
@@ -235,52 +390,49 @@ enum QuantRules {
   }
 }
 
-/// Rewrites a float graph into its int8 form, op by op, using calibrated ranges.
+/// Rewrites a float graph into its int8 form, op by op, with the activation plan's quantization.
 private struct Quantizer {
   var g: Graph
   let source: Graph
-  let ranges: [ValueID: ClosedRange<Float>]
+  let plan: ActivationPlan
   var ops: [Op] = []
   /// Dequantized copies of int8 values read by ops kept in float, and quantized copies of
   /// their float results read by int8 ops.
   var floatCopies: [ValueID: ValueID] = [:]
   var int8Copies: [ValueID: ValueID] = [:]
 
-  init(graph: Graph, ranges: [ValueID: ClosedRange<Float>]) {
+  init(graph: Graph, plan: ActivationPlan) {
     g = graph
     source = graph
-    self.ranges = ranges
+    self.plan = plan
   }
 
   func what(_ op: Op) -> String { "\(op.kind.mnemonic) (\(op.location))" }
 
-  /// Calibrated activation quantization of `v`.
+  /// The planned activation quantization of `v`.
   func activationQuantization(_ v: ValueID) throws -> Quantization {
-    guard let r = ranges[v] else {
+    guard let q = plan.params[v] else {
       throw PassError("quantize: no calibration range for %\(source[v].name) (the calibration run never computed it)")
     }
-    return QuantRules.asymmetricInt8(min: r.lowerBound, max: r.upperBound)
+    return q
   }
 
   mutating func setInt8(_ v: ValueID, _ q: Quantization) {
     g[v].type = TensorType(g[v].type.shape, .i8, q)
   }
 
-  /// Replaces a float constant by its codes under `q` (in place the first time, as a copy
-  /// when it was already converted differently); returns the value to use.
-  mutating func quantizedConstant(_ v: ValueID, _ q: Quantization, type: ElementType) throws -> ValueID {
-    guard let x = source.floatConstant(v) else {
-      throw PassError("quantize: constant %\(source[v].name) is not f32")
-    }
+  /// Replaces a float constant by `codes` under `q` (in place the first time, as a copy when
+  /// it was already converted differently); returns the value to use.
+  mutating func quantizedConstant(_ v: ValueID, _ q: Quantization, type: ElementType, codes: [Int]) -> ValueID {
     let shape = source.type(of: v).shape
     let t = TensorType(shape, type, q)
-    let bytes = NDArray.pack(QuantRules.codes(x, q, shape: shape, type: type), as: type, shape: shape).bytes
+    let bytes = NDArray.pack(codes, as: type, shape: shape).bytes
     if g.type(of: v).elementType == .f32 {
       g[v].type = t
       g.constants[v] = ConstantData(bytes)
       return v
     }
-    if g.type(of: v) == t { return v }
+    if g.type(of: v) == t, g.constants[v]?.bytes == bytes { return v }
     return g.addConstant(name: g.freshName(source[v].name + "_q"), type: t, bytes: bytes)
   }
 
@@ -291,9 +443,8 @@ private struct Quantizer {
       guard let x = source.floatConstant(v) else {
         throw PassError("quantize: \(what(op)): constant operand %\(source[v].name) is not f32")
       }
-      let lo = x.min() ?? 0
-      let hi = x.max() ?? 0
-      return try quantizedConstant(v, q ?? QuantRules.asymmetricInt8(min: lo, max: hi), type: .i8)
+      let cq = q ?? QuantRules.constant(min: x.min() ?? 0, max: x.max() ?? 0)
+      return quantizedConstant(v, cq, type: .i8, codes: QuantRules.constantCodes(x, cq))
     }
     let t = g.type(of: v)
     if t.elementType == .f32 {
@@ -375,39 +526,41 @@ private struct Quantizer {
         throw PassError("quantize: \(what(op)): weights %\(source[op.inputs[1]].name) must be a float constant")
       }
       let wShape = source.type(of: op.inputs[1]).shape
-      let (wq, _) = QuantRules.symmetricPerChannel(w, shape: wShape, axis: axis)
-      var inputs = [x, try quantizedConstant(op.inputs[1], wq, type: .i8)]
+      var wScales = QuantRules.weightScales(w, shape: wShape, axis: axis)
+      var biasPart: (ValueID, [Float], [Float])?
       if op.inputs.count == 3 {
-        guard source.floatConstant(op.inputs[2]) != nil else {
-          throw PassError("quantize: \(what(op)): bias %\(source[op.inputs[2]].name) must be a float constant")
+        guard let b = source.floatConstant(op.inputs[2]), b.count == wScales.count else {
+          throw PassError("quantize: \(what(op)): bias %\(source[op.inputs[2]].name) must be a float constant with one value per output channel")
         }
-        let bq = QuantRules.bias(inputScale: inScale, weightScales: wq.scales)
-        inputs.append(try quantizedConstant(op.inputs[2], bq, type: .i32))
+        let scales = QuantRules.biasAndWeightScales(bias: b, inputScale: inScale, weightScales: wScales)
+        wScales = scales.weights
+        biasPart = (op.inputs[2], b, scales.bias)
+      }
+      let zeros = [Int](repeating: 0, count: wScales.count)
+      let wq = Quantization(scales: wScales, zeroPoints: zeros, axis: axis)
+      let wCodes = QuantRules.weightCodes(w, scales: wScales, shape: wShape, axis: axis)
+      var inputs = [x, quantizedConstant(op.inputs[1], wq, type: .i8, codes: wCodes)]
+      if let (v, b, scales) = biasPart {
+        let bq = Quantization(scales: scales, zeroPoints: zeros, axis: 0)
+        inputs.append(quantizedConstant(v, bq, type: .i32, codes: QuantRules.biasCodes(b, scales: scales)))
       }
       op.inputs = inputs
       setInt8(out, try activationQuantization(out))
-    case .concat:
-      let q = try activationQuantization(out)
-      var inputs: [ValueID] = []
-      for v in op.inputs {
-        let x = try activationOperand(v, of: op, as: q)
-        if g.type(of: x).quantization == q {
-          inputs.append(x)
-        } else {
-          inputs.append(requantize(x, to: q))
-        }
-      }
-      op.inputs = inputs
-      setInt8(out, q)
     default:
-      op.inputs = try op.inputs.map { try activationOperand($0, of: op) }
-      if let fixed = QuantRules.fixedOutput(op.kind) {
-        setInt8(out, fixed)
-      } else if QuantRules.keepsInputQuantization(op.kind), let q = g.type(of: op.inputs[0]).quantization {
-        setInt8(out, q)
+      let q = try activationQuantization(out)
+      if QuantRules.sharesScale(op.kind) {
+        // One quantization for operands and result: an operand quantized otherwise is
+        // requantized in front of the op.
+        var inputs: [ValueID] = []
+        for v in op.inputs {
+          let x = try activationOperand(v, of: op, as: q)
+          inputs.append(g.type(of: x).quantization == q ? x : requantize(x, to: q))
+        }
+        op.inputs = inputs
       } else {
-        setInt8(out, try activationQuantization(out))
+        op.inputs = try op.inputs.map { try activationOperand($0, of: op) }
       }
+      setInt8(out, q)
     }
     ops.append(op)
   }

@@ -106,6 +106,7 @@ import TinyIR
     let input = g.type(of: g.inputs[0]).elementType == .f32 ? g.ops[0].outputs[0] : g.inputs[0]
     let converter = try #require(g.type(of: input).quantization)
     #expect(QuantRules.asymmetricInt8(min: min, max: max) == converter)
+    #expect(QuantRules.activation(min: min, max: max) == converter)
   }
 
   /// conv+relu, depthwise+relu6, max pool, add of a constant, mean, reshape, fully connected and
@@ -260,12 +261,17 @@ import TinyIR
   /// The float op zoo from Examples (TFLite converter output, float32), quantized with 32
   /// random calibration inputs, against the float graph on the three golden inputs and on
   /// 40 more random ones.
+  ///
+  /// Its standalone relu6 (after a concat) keeps its operand's quantization: given its own
+  /// range, as the TFLite converter does, top-1 agreed on only 28 of these 43 inputs, since
+  /// TFLite Micro's int8 relu6 (and so the interpreter's) does not requantize.
   @Test func floatExampleModelKeepsItsTopOne() throws {
     let path = R.repoRoot.path + "/Examples/float_s.tflite"
     let float = try importTFLite(path: path)
     var rng = R.Numbers(seed: 2026)
     let calibration = (0..<32).map { _ in R.randomInputs(float, &rng) }
     var g = float
+    #expect(float.ops.filter { $0.kind == .relu6 }.count == 1)
     try PassManager([foldBatchNorm, fuseActivations]).run(&g)
     try quantizeGraph(&g, samples: calibration)
     try Verifier.verify(g)
