@@ -123,28 +123,32 @@ extension Graph {
       if let i = definers[y], isUnary(i), soleReader(y) == j,
         ops[i].kind == .dequantize || (!isQDQ(i) && partnerAbove(ops[i].inputs[0]))
       {
-        // U: y = U(a); L: z = L(y)  →  L: y = L(a) (retyped); U: z = U(y).
-        let (u, l) = (ops[i], ops[j])
-        let a = u.inputs[0]
-        values[y.index].type = TensorType(type(of: x).shape, type(of: a).elementType, type(of: a).quantization)
-        ops[i] = Op(l.kind, inputs: [a], outputs: [y], location: l.location)
-        ops[j] = Op(u.kind, inputs: [y], outputs: [x], location: u.location)
+        exchange(i, j)
         return true
       }
       // Down across a quantize, or (with no partner above) across another unary op towards one.
       if let k = soleReader(x), isUnary(k),
         ops[k].kind == .quantize || (!isQDQ(k) && !partnerAbove(y) && partnerBelow(ops[k].outputs[0]))
       {
-        // L: x = L(a); U: z = U(x)  →  U: x = U(a) (retyped); L: z = L(x).
-        let (l, u) = (ops[j], ops[k])
-        let z = u.outputs[0]
-        values[x.index].type = TensorType(type(of: y).shape, type(of: z).elementType, type(of: z).quantization)
-        ops[j] = Op(u.kind, inputs: [y], outputs: [x], location: u.location)
-        ops[k] = Op(l.kind, inputs: [x], outputs: [z], location: l.location)
+        exchange(j, k)
         return true
       }
     }
     return false
+  }
+
+  /// Swaps a layout op and a unary op that reads it or that it reads: `m = F(a); z = S(m)`
+  /// becomes `m = S(a); z = F(m)`, with `m` retyped to what it now holds (the layout op's
+  /// shape, the unary op's element type and quantization on its side).
+  private mutating func exchange(_ first: Int, _ second: Int) {
+    let (f, s) = (ops[first], ops[second])
+    let (a, m, z) = (f.inputs[0], f.outputs[0], s.outputs[0])
+    values[m.index].type =
+      s.kind.isLayoutChange
+      ? TensorType(type(of: z).shape, type(of: a).elementType, type(of: a).quantization)
+      : TensorType(type(of: a).shape, type(of: z).elementType, type(of: z).quantization)
+    ops[first] = Op(s.kind, inputs: [a], outputs: [m], location: s.location)
+    ops[second] = Op(f.kind, inputs: [m], outputs: [z], location: f.location)
   }
 
   /// Removes one reshape or transpose that leaves its operand as it is; false when none.

@@ -141,9 +141,14 @@ def build_float_cnn(classifier: str = "gemm", fold_bn: bool = False) -> onnx.Mod
         raise ValueError(classifier)
     nodes.append(helper.make_node("Softmax", ["logits"], ["probs"], name="softmax", axis=-1))
 
+    return make_model(nodes, inits, "tinyc_cnn", INPUT_SHAPE)
+
+
+def make_model(nodes, inits, name: str, input_shape) -> onnx.ModelProto:
+    """A checked model of `nodes`: input "input" float32 `input_shape`, output "probs" 1x10."""
     graph = helper.make_graph(
-        nodes, "tinyc_cnn",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(INPUT_SHAPE))],
+        nodes, name,
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(input_shape))],
         [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, NUM_CLASSES])],
         initializer=inits)
     model = helper.make_model(graph, producer_name="tinyc scripts/make_onnx_examples.py",
@@ -198,16 +203,7 @@ def build_float_cnn1d() -> onnx.ModelProto:
         helper.make_node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], name="fc", transB=1),
         helper.make_node("Softmax", ["logits"], ["probs"], name="softmax", axis=-1),
     ]
-    graph = helper.make_graph(
-        nodes, "tinyc_cnn1d",
-        [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(INPUT_SHAPE_1D))],
-        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [1, NUM_CLASSES])],
-        initializer=inits)
-    model = helper.make_model(graph, producer_name="tinyc scripts/make_onnx_examples.py",
-                              opset_imports=[helper.make_opsetid("", OPSET)])
-    model.ir_version = IR_VERSION
-    onnx.checker.check_model(model, full_check=True)
-    return model
+    return make_model(nodes, inits, "tinyc_cnn1d", INPUT_SHAPE_1D)
 
 
 def input_shape(model) -> tuple:
