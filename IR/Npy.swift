@@ -36,9 +36,7 @@ public enum Npy {
     guard let descr = field(header, "descr").flatMap(stringLiteral) else {
       throw IRError("no dtype in .npy header")
     }
-    if field(header, "fortran_order")?.hasPrefix("True") == true {
-      throw IRError("Fortran-order arrays are not supported; save with np.ascontiguousarray")
-    }
+    let fortran = field(header, "fortran_order")?.hasPrefix("True") == true
     guard let shapeText = field(header, "shape"), let open = shapeText.firstIndex(of: "("),
       let close = shapeText.firstIndex(of: ")")
     else { throw IRError("no shape in .npy header") }
@@ -55,7 +53,12 @@ public enum Npy {
       guard !o, m < 1 << 31 else { throw IRError(".npy shape \(shape) is too large") }
       count = m
     }
-    let body = Array(b[(start + headerLen)...])
+    // Fortran order holds the C-order array of the reversed shape: read that, transpose back.
+    let c = try decode(descr, Array(b[(start + headerLen)...]), shape: fortran ? Array(shape.reversed()) : shape, count: count)
+    return fortran ? c.transposed(Array((0..<shape.count).reversed())) : c
+  }
+
+  private static func decode(_ descr: String, _ body: [UInt8], shape: [Int], count: Int) throws -> NDArray {
     func need(_ width: Int) throws -> [UInt8] {
       guard body.count >= count * width else {
         throw IRError(".npy data is truncated: \(body.count) bytes for \(count) elements of \(width) bytes")
