@@ -275,8 +275,11 @@ func flashFigures(elf: String, name: String, weights: Set<String>) -> Flash? {
   for line in r.out.split(separator: "\n") {
     // Num: Value Size Type Bind Vis Ndx Name
     let c = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+    // readelf writes sizes of 100,000 and more in hex ("0x5ac00").
+    let sizeText = c.count == 8 ? c[2] : ""
+    let parsedSize = sizeText.hasPrefix("0x") ? Int(sizeText.dropFirst(2), radix: 16) : Int(sizeText)
     guard c.count == 8, c[3] == "OBJECT", let address = UInt64(c[1], radix: 16), address < 0x2000_0000,
-      let size = Int(c[2]), size > 0
+      let size = parsedSize, size > 0
     else { continue }
     let sym = c[7]
     let rest = sym.hasPrefix(name + "_") ? sym.dropFirst(name.count + 1) : ""
