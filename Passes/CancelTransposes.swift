@@ -6,7 +6,9 @@ import TinyIR
 /// a QDQ model it also keeps `lower-qdq` from seeing a dequantize next to its conv. This
 /// pass, repeated until nothing changes:
 /// - merges a reshape of a reshape into one, and a transpose of a transpose into one
-///   (permutations composed), when the inner result has no other reader;
+///   (permutations composed), when the inner result has no other reader; a chain of them that
+///   leaves the elements in their order (transpose → reshape → transpose around a 1-D op's
+///   channels-last input) becomes one reshape;
 /// - moves a transpose or reshape onto the integer side of a per-tensor quantize (down,
 ///   `Q(L(x))` → `L(Q(x))`) or dequantize (up, `L(DQ(q))` → `DQ(L(q))`) it alone touches:
 ///   it then moves int8 data, and the dequantize → op → quantize groups `lower-qdq` turns
@@ -73,10 +75,42 @@ extension Graph {
       case (.transpose(let inner), .transpose(let outer)) where inner.count == outer.count:
         ops[j].kind = .transpose(perm: outer.map { inner[$0] })
       default:
+        if replaceOrderKeepingChain(endingAt: j, definers: definers, uses: uses, graphOutputs: graphOutputs) { return true }
         continue
       }
       ops[j].inputs = ops[i].inputs
       removeOps([i])
+      return true
+    }
+    return false
+  }
+
+  /// A chain of reshapes and transposes ending at op `j` (each result read only by the next)
+  /// that leaves the elements in the order they were in, say transpose → reshape →
+  /// transpose, becomes one reshape.
+  private mutating func replaceOrderKeepingChain(
+    endingAt j: Int, definers: [ValueID: Int], uses: [ValueID: Int], graphOutputs: Set<ValueID>
+  ) -> Bool {
+    var chain = [j]
+    while let k = chain.last, let p = definers[ops[k].inputs[0]], isLayout(p), uses[ops[p].outputs[0], default: 0] == 1,
+      !graphOutputs.contains(ops[p].outputs[0])
+    {
+      chain.append(p)
+      let start = ops[p].inputs[0]
+      let n = type(of: start).elementCount
+      guard n <= 1 << 20 else { return false }
+      // Follow element indices through the chain, first op first.
+      var a = NDArray(shape: type(of: start).shape, int32s: (0..<n).map { Int32($0) })
+      for k in chain.reversed() {
+        switch ops[k].kind {
+        case .transpose(let perm): a = a.transposed(perm)
+        default: a = NDArray(shape: type(of: ops[k].outputs[0]).shape, elementType: .i32, bytes: a.bytes)
+        }
+      }
+      guard a.int32s.enumerated().allSatisfy({ $0.offset == Int($0.element) }) else { continue }
+      ops[j].kind = .reshape(shape: type(of: ops[j].outputs[0]).shape)
+      ops[j].inputs = [start]
+      removeOps(Set(chain.dropFirst()))
       return true
     }
     return false

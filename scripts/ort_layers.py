@@ -52,6 +52,9 @@ def to_onnx_layout(value, shape):
         return value.transpose(0, 3, 1, 2).reshape(shape)
     if value.shape == shape:
         return value
+    # A 1-D model's input [N, C, L] comes channels-last, [N, L, C].
+    if value.ndim == 3 and (value.shape[0], value.shape[2], value.shape[1]) == shape:
+        return value.transpose(0, 2, 1)
     if value.size == int(np.prod(shape)) and [d for d in value.shape if d != 1] == [d for d in shape if d != 1]:
         return value.reshape(shape)
     return None

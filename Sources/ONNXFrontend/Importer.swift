@@ -270,14 +270,24 @@ final class Importer {
       }
     }
     try checkShape(shape, "graph input '\(vi.name)'")
-    let layout: Layout = shape.count == 4 && feedsSpatialOp(vi.name, graph) ? .nhwc : .plain
-    let phys = physical(shape, layout)
+    let spatial = feedsSpatialOp(vi.name, graph)
+    // A 1-D input [N, C, L] comes channels-last, [N, L, C], as its 4-D counterpart does: the
+    // transpose back to NCL here meets the one `spatialInput` adds and `cancel-transposes`
+    // removes both.
+    let nlc = shape.count == 3 && spatial && shape[1] > 1 && shape[2] > 1
+    let layout: Layout = shape.count == 4 && spatial ? .nhwc : .plain
+    let phys = nlc ? [shape[0], shape[2], shape[1]] : physical(shape, layout)
     let id = g.addInput(name: uniqueName(vi.name), type: TensorType(phys, et))
     if et.isInteger && et != .i32 { rawDefault[id] = Quantization(scale: 1, zeroPoint: -shift) }
-    entries[vi.name] = .value(RValue(id: id, shape: shape, layout: layout))
+    var entry = id
+    if nlc {
+      entry = try emitLike(.transpose(perm: [0, 2, 1]), [id], from: id, name: g[id].name + "_ncl")
+      g.ops[g.ops.count - 1].location = Location(source: "onnx", name: vi.name)
+    }
+    entries[vi.name] = .value(RValue(id: entry, shape: shape, layout: layout))
     return ONNXIO(
-      onnxName: vi.name, valueName: g[id].name, onnxShape: shape, layout: layout == .nhwc ? .nchwAsNHWC : .unchanged,
-      uint8AsInt8: dt == .uint8, uint4AsInt4: dt == .uint4)
+      onnxName: vi.name, valueName: g[id].name, onnxShape: shape,
+      layout: layout == .nhwc ? .nchwAsNHWC : nlc ? .nclAsNLC : .unchanged, uint8AsInt8: dt == .uint8, uint4AsInt4: dt == .uint4)
   }
 
   /// True when a 4-D input reaches a convolution or pool through layout-agnostic ops.

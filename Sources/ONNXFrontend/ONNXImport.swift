@@ -34,6 +34,9 @@ public enum ONNXLayout: String, Sendable, Hashable {
   case unchanged
   /// The ONNX tensor is 4-D NCHW; the graph's value is the same data in NHWC order.
   case nchwAsNHWC
+  /// The ONNX tensor is 3-D NCL (the input of a 1-D convolution or pool); the graph's value
+  /// is the same data in NLC order.
+  case nclAsNLC
 }
 
 /// One graph input or output and how to convert data between ONNX's form and the graph's.
@@ -73,6 +76,7 @@ public struct ONNXIO: Sendable, Hashable {
       r = NDArray.pack(a.bytes.map { Int($0) - 8 }, as: .i4, shape: a.shape)
     }
     if layout == .nchwAsNHWC { r = transpose4(r, [0, 2, 3, 1]) }
+    if layout == .nclAsNLC, r.shape.count == 3 { r = r.transposed([0, 2, 1]) }
     return r
   }
 
@@ -80,6 +84,7 @@ public struct ONNXIO: Sendable, Hashable {
   public func restore(_ a: NDArray) -> NDArray {
     var r = a
     if layout == .nchwAsNHWC, a.shape.count == 4 { r = transpose4(r, [0, 3, 1, 2]) }
+    if layout == .nclAsNLC, a.shape.count == 3 { r = r.transposed([0, 2, 1]) }
     if uint8AsInt8, r.elementType == .i8 {
       r = NDArray(shape: r.shape, elementType: .u8, bytes: r.bytes.map { $0 ^ 0x80 })
     }

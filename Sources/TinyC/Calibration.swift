@@ -4,11 +4,12 @@ import TinyIR
 /// Calibration data as the user has it (in the source model's layout) turned into what the
 /// `quantize` pass reads (the graph's layout).
 public enum Calibration {
-  /// For an ONNX model whose single input tinyc stores as NHWC, converts the `.npy` samples at
-  /// `path` (one file, or a folder of them) from NCHW into a temporary folder and returns it;
+  /// For an ONNX model whose single input tinyc stores channels-last (NHWC, or NLC for 1-D),
+  /// converts the `.npy` samples at `path` (one file, or a folder of them) from the model's
+  /// layout into a temporary folder and returns it;
   /// otherwise returns `path` unchanged.
   public static func inGraphLayout(_ path: String, for model: LoadedModel) throws -> String {
-    guard let onnx = model.onnx, onnx.inputs.count == 1, let io = onnx.inputs.first, io.layout == .nchwAsNHWC else {
+    guard let onnx = model.onnx, onnx.inputs.count == 1, let io = onnx.inputs.first, io.layout != .unchanged else {
       return path
     }
     var isDirectory: ObjCBool = false

@@ -128,4 +128,40 @@ import TinyIR
     let x = R.randomInputs(g, &rng)
     #expect(try Interpreter(g).run(x)[0].bytes == Interpreter(h).run(x)[0].bytes)
   }
+
+  /// A 1-D model's channels-last input: transpose to NCL, lift to 4-D, transpose to NHWC
+  /// leaves every element where it was, so the chain is one reshape; a chain that moves
+  /// elements stays.
+  @Test func orderKeepingChainBecomesOneReshape() throws {
+    let before = """
+      graph @g(%x: 1x5x3xf32) -> (1x1x5x3xf32, 1x3x5xf32) {
+        %t = transpose(%x) {perm [0, 2, 1]} : 1x3x5xf32 loc(onnx "input")
+        %r = reshape(%t) {shape [1, 3, 1, 5]} : 1x3x1x5xf32 loc(onnx "conv")
+        %n = transpose(%r) {perm [0, 2, 3, 1]} : 1x1x5x3xf32 loc(onnx "conv")
+        %y = relu(%n) : 1x1x5x3xf32 loc(onnx "relu")
+        %u = reshape(%x) {shape [1, 15]} : 1x15xf32 loc(onnx "u")
+        %v = reshape(%u) {shape [1, 5, 3]} : 1x5x3xf32 loc(onnx "v")
+        %w = transpose(%v) {perm [0, 2, 1]} : 1x3x5xf32 loc(onnx "w")
+        return %y, %w
+      }
+
+      """
+    let after = """
+      graph @g(%x: 1x5x3xf32) -> (1x1x5x3xf32, 1x3x5xf32) {
+        %n = reshape(%x) {shape [1, 1, 5, 3]} : 1x1x5x3xf32 loc(onnx "conv")
+        %y = relu(%n) : 1x1x5x3xf32 loc(onnx "relu")
+        %w = transpose(%x) {perm [0, 2, 1]} : 1x3x5xf32 loc(onnx "w")
+        return %y, %w
+      }
+
+      """
+    #expect(try R.run(cancelTransposes, on: before) == after)
+    let g = try Parser.parse(before)
+    let h = try Parser.parse(after)
+    var rng = R.Numbers(seed: 9)
+    let x = R.randomInputs(g, &rng)
+    let (a, b) = (try Interpreter(g).run(x), try Interpreter(h).run(x))
+    #expect(a.map(\.bytes) == b.map(\.bytes))
+  }
+
 }
