@@ -29,36 +29,9 @@ public enum CRunner {
     public var size = Measurements()
   }
 
-  /// Runs a command; returns its exit status, stdout and stderr.
-  @discardableResult
-  static func shell(_ args: [String], in dir: String) throws -> (status: Int32, out: String, err: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    p.currentDirectoryURL = URL(fileURLWithPath: dir)
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    // Read both pipes while the process runs so that a chatty child cannot block.
-    nonisolated(unsafe) var errData = Data()
-    let group = DispatchGroup()
-    group.enter()
-    DispatchQueue.global().async {
-      errData = err.fileHandleForReading.readDataToEndOfFile()
-      group.leave()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    group.wait()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-  }
-
   /// True when `tool` is on PATH.
   public static func available(_ tool: String) -> Bool {
-    (try? shell(["sh", "-c", "command -v \(tool)"], in: "/"))?.status == 0
+    (try? Shell.run(["sh", "-c", "command -v \(tool)"], in: "/"))?.status == 0
   }
 
   /// The Debian packages a backend needs, when one of its tools is missing.
@@ -86,12 +59,12 @@ public enum CRunner {
     case .c:
       var args = ["make", "-s", "host"]
       if sanitize { args.append("EXTRA_CFLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -g") }
-      let b = try shell(args, in: dir)
+      let b = try Shell.run(args, in: dir)
       guard b.status == 0 else { throw DriverError("\(dir): building the emitted C failed:\n\(b.out)\(b.err)") }
     case .qemuM4:
-      let b = try shell(["make", "-s", "qemu"], in: dir)
+      let b = try Shell.run(["make", "-s", "qemu"], in: dir)
       guard b.status == 0 else { throw DriverError("\(dir): cross-compiling the emitted C failed:\n\(b.out)\(b.err)") }
-      let s = try shell(["arm-none-eabi-size", "build/\(r.name).elf"], in: dir)
+      let s = try Shell.run(["arm-none-eabi-size", "build/\(r.name).elf"], in: dir)
       if let row = s.out.split(separator: "\n").dropFirst().first {
         let cols = row.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
         if cols.count >= 3 { (program.size.text, program.size.data, program.size.bss) = (cols[0], cols[1], cols[2]) }
@@ -114,13 +87,13 @@ public enum CRunner {
     var m = p.size
     switch p.backend {
     case .c:
-      let r = try shell(["./build/\(p.name)_host"] + inputs.indices.map { "input\($0).bin" } + outPaths, in: p.directory)
+      let r = try Shell.run(["./build/\(p.name)_host"] + inputs.indices.map { "input\($0).bin" } + outPaths, in: p.directory)
       guard r.status == 0 else { throw DriverError("\(p.directory): the emitted C exited with \(r.status): \(r.err)") }
     case .qemuM4:
       var semi = "enable=on,target=native,arg=\(p.name)"
       for k in inputs.indices { semi += ",arg=input\(k).bin" }
       for path in outPaths { semi += ",arg=\(path)" }
-      let r = try shell(
+      let r = try Shell.run(
         [
           "qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-icount", "shift=0",
           "-semihosting-config", semi, "-kernel", "build/\(p.name).elf",

@@ -81,16 +81,8 @@ import TinyIR
       for cc in compilers {
         var args = [cc, "-std=c99", "-pedantic", "-Wall", "-Wextra", "-Werror", "-Iruntime/cmsis_nn", "-Iruntime/tinyc", "-c"]
         if cc == arm { args += ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"] }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args + ["\(stem).c", "-o", "/dev/null"]
-        p.currentDirectoryURL = URL(fileURLWithPath: dir)
-        let err = Pipe()
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0 && text.isEmpty, "\(cc) on \(stem).c: \(text)")
+        let r = try Shell.run(args + ["\(stem).c", "-o", "/dev/null"], in: dir)
+        #expect(r.status == 0 && r.err.isEmpty, "\(cc) on \(stem).c: \(r.err)")
       }
     }
   }

@@ -24,17 +24,9 @@ enum NodeTests {
   /// `$ONNX_NODE_TESTS`, or the installed onnx package's node test folder.
   static let directory: URL? = {
     if let d = ProcessInfo.processInfo.environment["ONNX_NODE_TESTS"] { return URL(fileURLWithPath: d) }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import onnx,os;print(os.path.dirname(onnx.__file__))"]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = FileHandle.nullDevice
-    do { try p.run() } catch { return nil }
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { return nil }
-    let path = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    guard let r = try? Shell.run(["python3", "-c", "import onnx,os;print(os.path.dirname(onnx.__file__))"]), r.status == 0
+    else { return nil }
+    let path = r.out.trimmingCharacters(in: .whitespacesAndNewlines)
     let dir = URL(fileURLWithPath: path).appendingPathComponent("backend/test/data/node")
     return FileManager.default.fileExists(atPath: dir.path) ? dir : nil
   }()

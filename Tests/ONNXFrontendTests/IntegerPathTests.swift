@@ -70,16 +70,7 @@ import TinyIR
   }
 
   /// Whether `python3` can import onnx and onnxruntime (scripts/test.sh installs them).
-  static let hasONNXRuntime: Bool = {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = ["python3", "-c", "import onnx, onnxruntime"]
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    do { try p.run() } catch { return false }
-    p.waitUntilExit()
-    return p.terminationStatus == 0
-  }()
+  static let hasONNXRuntime = (try? Shell.run(["python3", "-c", "import onnx, onnxruntime"]))?.status == 0
 
   /// The integer C of ONNX models on a Cortex-M4 under QEMU gives the same outputs as on the
   /// host: the QDQ example, and kws (whose outputs are also TFLite Micro's for the .tflite).
@@ -201,16 +192,9 @@ import TinyIR
       let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinyc-ort-\(UUID().uuidString)").path
       defer { try? FileManager.default.removeItem(atPath: dir) }
       _ = try Execution.run(graph, inputs: try Execution.readInputs([input], for: model), dumpDirectory: dir)
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-      p.arguments = ["python3", script, c.model, input, dir, "--json"]
-      let out = Pipe()
-      p.standardOutput = out
-      try p.run()
-      let data = out.fileHandleForReading.readDataToEndOfFile()
-      p.waitUntilExit()
-      try #require(p.terminationStatus == 0, "\(c) input \(k): ort_layers.py failed")
-      let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+      let r = try Shell.run(["python3", script, c.model, input, dir, "--json"])
+      try #require(r.status == 0, "\(c) input \(k): ort_layers.py failed: \(r.err)")
+      let report = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
       let rows = try #require(report["layers"] as? [[String: Any]])
       #expect(rows.count == c.layers, "\(c): \(rows.count) integer layers mapped to ONNX tensors")
       for row in rows {

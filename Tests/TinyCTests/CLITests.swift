@@ -28,19 +28,8 @@ enum Repo {
   /// Runs tinyc; returns exit status, stdout, stderr.
   static func run(_ args: [String]) throws -> (Int32, String, String) {
     guard let tinyc else { throw DriverError("tinyc executable not found beside the tests") }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tinyc)
-    p.arguments = args
-    p.currentDirectoryURL = URL(fileURLWithPath: root)
-    let out = Pipe()
-    let err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    let r = try Shell.run([tinyc] + args, in: root)
+    return (r.status, r.out, r.err)
   }
 }
 

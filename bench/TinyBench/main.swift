@@ -101,18 +101,9 @@ func timed(runs: Int, minimum: Int = 3, budget: Double, _ body: () throws -> Voi
 
 /// Runs a program; returns its exit status and stdout (stderr goes to `stderrTo`, or is dropped).
 func shell(_ args: [String], in dir: String? = nil, passStderr: Bool = false) -> (status: Int32, out: String)? {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-  p.arguments = args
-  if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
-  let out = Pipe()
-  p.standardOutput = out
-  p.standardError = passStderr ? FileHandle.standardError : FileHandle.nullDevice
-  p.standardInput = FileHandle.nullDevice
-  do { try p.run() } catch { return nil }
-  let data = out.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+  guard let r = try? Shell.run(args, in: dir) else { return nil }
+  if passStderr { FileHandle.standardError.write(Data(r.err.utf8)) }
+  return (r.status, r.out)
 }
 
 func which(_ tool: String) -> Bool { shell(["sh", "-c", "command -v \(tool)"])?.status == 0 }
