@@ -90,9 +90,6 @@ public enum Execution {
     return files
   }
 
-  /// The dump file names (see `layerFiles`).
-  public static func dumpNames(_ g: Graph) -> [ValueID: String] { layerFiles(g).mapValues(\.name) }
-
   /// Runs the graph; with `dumpDirectory`, writes every op's result and a manifest.json.
   /// `onnx` (the model's import info) names ONNX node outputs `node<N>.npy`, in NCHW.
   public static func run(_ g: Graph, inputs: [NDArray], dumpDirectory: String? = nil, onnx: ONNXImportInfo? = nil) throws

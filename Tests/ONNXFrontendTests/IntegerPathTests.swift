@@ -241,15 +241,13 @@ import TinyIR
     let calibration = FileManager.default.temporaryDirectory.appendingPathComponent("tinyc-calib-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: calibration, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: calibration) }
-    // Calibration samples: the model's own layout is NCHW; the quantize pass takes the graph's
-    // (NHWC) inputs, so convert through the importer's mapping.
-    let m = try Models.loadModel(path: "\(Self.shared)/onnx/\(stem).onnx")
+    // Calibration samples in the model's own layout (NCHW), converted as `compile --calibration` does.
     for k in 0..<3 {
-      let x = try Execution.readInputs(["\(Self.shared)/onnx/golden/\(stem).input\(k).npy"], for: m)
-      try Npy.write(x[0], path: "\(calibration)/sample\(k).npy")
+      try FileManager.default.copyItem(
+        atPath: "\(Self.shared)/onnx/golden/\(stem).input\(k).npy", toPath: "\(calibration)/sample\(k).npy")
     }
     var o = Compiler.Options()
-    o.calibration = calibration
+    o.calibration = try Calibration.inGraphLayout(calibration, for: try Models.loadModel(path: "\(Self.shared)/onnx/\(stem).onnx"))
     let inputs = (0..<5).map { "\(Self.shared)/onnx/golden/\(stem).input\($0).npy" }
     let outs = try runC("\(Self.shared)/onnx/\(stem).onnx", inputs: inputs, options: o)
     for k in 0..<5 {
