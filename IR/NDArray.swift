@@ -47,6 +47,10 @@ public struct NDArray: Hashable, Sendable {
         Int(Int16(bitPattern: UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8))
       }
     case .i32: return int32s.map { Int($0) }
+    case .i64:
+      return stride(from: 0, to: bytes.count - 7, by: 8).map { o in
+        Int(Int64(bitPattern: (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[o + $1]) << (8 * $1) }))
+      }
     case .i4, .i2:
       let bits = elementType.bits
       let perByte = 8 / bits
@@ -87,6 +91,10 @@ public struct NDArray: Hashable, Sendable {
       }
     case .i32:
       return NDArray(shape: shape, int32s: values.map { Int32(truncatingIfNeeded: $0) })
+    case .i64:
+      for (i, v) in values.enumerated() {
+        for k in 0..<8 { b[8 * i + k] = UInt8(truncatingIfNeeded: UInt64(bitPattern: Int64(v)) >> (8 * k)) }
+      }
     case .i4, .i2:
       let bits = type.bits
       let perByte = 8 / bits

@@ -93,6 +93,7 @@ public enum Npy {
     var body = a.bytes
     switch a.elementType {
     case .f32: descr = "<f4"
+    case .i64: descr = "<i8"
     case .i32: descr = "<i4"
     case .i16: descr = "<i2"
     case .i8: descr = "|i1"

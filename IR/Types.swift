@@ -1,11 +1,13 @@
 /// Element types of tensors. Sub-byte types (`i4`, `i2`) are first class: constants of those
-/// types are stored packed (two or four per byte, lowest bits first).
+/// types are stored packed (two or four per byte, lowest bits first). `i64` holds the biases
+/// of 16x8 quantized layers (int16 activations, int8 weights).
 public enum ElementType: String, CaseIterable, Sendable, Hashable {
-  case f32, i32, i16, i8, u8, i4, i2
+  case f32, i64, i32, i16, i8, u8, i4, i2
 
   /// Bits per element.
   public var bits: Int {
     switch self {
+    case .i64: return 64
     case .f32, .i32: return 32
     case .i16: return 16
     case .i8, .u8: return 8
@@ -21,6 +23,7 @@ public enum ElementType: String, CaseIterable, Sendable, Hashable {
   public var integerRange: ClosedRange<Int> {
     switch self {
     case .f32: return Int(Int32.min)...Int(Int32.max)
+    case .i64: return Int(Int64.min)...Int(Int64.max)
     case .i32: return Int(Int32.min)...Int(Int32.max)
     case .i16: return -32768...32767
     case .i8: return -128...127

@@ -24,6 +24,7 @@ struct CSource {
   static func type(_ e: ElementType) -> String {
     switch e {
     case .f32: return "float"
+    case .i64: return "int64_t"
     case .i32: return "int32_t"
     case .i16: return "int16_t"
     case .u8: return "uint8_t"
@@ -52,4 +53,8 @@ struct CSource {
   }
 
   static func int32(_ v: Int32) -> String { v == Int32.min ? "(-2147483647 - 1)" : String(v) }
+  static func int64(_ v: Int) -> String {
+    if let small = Int32(exactly: v) { return int32(small) }
+    return v == Int.min ? "(-INT64_C(9223372036854775807) - 1)" : "INT64_C(\(v))"
+  }
 }

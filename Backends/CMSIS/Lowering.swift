@@ -42,6 +42,8 @@ struct Lowering {
       return "static const float \(name)[\(count)] = {\n" + CSource.values(a.floats, CSource.float) + "};\n\n"
     case .i32:
       return "static const int32_t \(name)[\(count)] = {\n" + CSource.values(a.int32s, CSource.int32) + "};\n\n"
+    case .i64:
+      return "static const int64_t \(name)[\(count)] = {\n" + CSource.values(a.integers, CSource.int64) + "};\n\n"
     case .i16:
       return "static const int16_t \(name)[\(count)] = {\n" + CSource.values(a.integers) { String($0) } + "};\n\n"
     case .u8:

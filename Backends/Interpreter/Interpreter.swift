@@ -117,13 +117,17 @@ typealias Kernel = @Sendable ([Storage]) throws -> [Storage]
 /// live unpacked as `Int8` values.
 enum Storage: Sendable {
   case i8([Int8])
+  case i16([Int16])
   case i32([Int32])
+  case i64([Int64])
   case f32([Float])
 
   var count: Int {
     switch self {
     case .i8(let a): return a.count
+    case .i16(let a): return a.count
     case .i32(let a): return a.count
+    case .i64(let a): return a.count
     case .f32(let a): return a.count
     }
   }
@@ -171,7 +175,9 @@ enum Storage: Sendable {
         out[i] = Float(bitPattern: u)
       }
       return .f32(out)
-    case .i16, .u8:
+    case .i16, .i64:
+      return decodeWide(bytes, as: t.elementType)
+    case .u8:
       throw InterpreterError("\(what): element type \(t.elementType.rawValue) is not supported by the interpreter")
     }
   }
@@ -185,6 +191,8 @@ enum Storage: Sendable {
       default: return NDArray(shape: t.shape, int8s: a)
       }
     case .i32(let a): return NDArray(shape: t.shape, int32s: a)
+    case .i16(let a): return NDArray.pack(a.map { Int($0) }, as: .i16, shape: t.shape)
+    case .i64(let a): return NDArray.pack(a.map { Int($0) }, as: .i64, shape: t.shape)
     case .f32(let a): return NDArray(shape: t.shape, floats: a)
     }
   }

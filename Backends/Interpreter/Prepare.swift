@@ -2,6 +2,7 @@ import TinyIR
 
 /// Picks the kernel for an op and computes its parameters once (TFLM's Prepare).
 func prepareKernel(_ c: OpContext) throws -> Kernel {
+  if let kernel = try prepareInt16(c) { return kernel }
   switch c.op.kind {
   case .conv2d(let w, let act):
     return try prepareConv(c, window: w, depthMultiplier: nil, act: act)
@@ -207,6 +208,8 @@ func gather<T>(_ a: [T], _ indices: [Int], fill: T) -> [T] {
 func gatherStorage(_ s: Storage, _ indices: [Int], fillInt8: Int8 = 0, fillFloat: Float = 0) -> Storage {
   switch s {
   case .i8(let a): return .i8(gather(a, indices, fill: fillInt8))
+  case .i16(let a): return .i16(gather(a, indices, fill: 0))
+  case .i64(let a): return .i64(gather(a, indices, fill: 0))
   case .i32(let a): return .i32(gather(a, indices, fill: 0))
   case .f32(let a): return .f32(gather(a, indices, fill: fillFloat))
   }

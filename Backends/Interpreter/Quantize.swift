@@ -60,7 +60,9 @@ func prepareDequantize(_ c: OpContext) throws -> Kernel {
     var ints: [Int] = []
     switch ins[0] {
     case .i8(let a): ints = a.map { Int($0) }
+    case .i16(let a): ints = a.map { Int($0) }
     case .i32(let a): ints = a.map { Int($0) }
+    case .i64(let a): ints = a.map { Int($0) }
     case .f32: throw KernelError("dequantize takes an integer operand")
     }
     var out = [Float](repeating: 0, count: ints.count)

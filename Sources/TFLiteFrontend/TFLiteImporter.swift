@@ -275,6 +275,7 @@ struct Importer {
     let et: ElementType
     switch t.type {
     case T.float32: et = .f32
+    case T.int64: et = .i64
     case T.int32: et = .i32
     case T.int16: et = .i16
     case T.int8: et = .i8

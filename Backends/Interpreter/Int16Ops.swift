@@ -1,0 +1,173 @@
+import TinyIR
+
+/// SOFTMAX on int16 (reference_ops::SoftmaxInt16): the difference to the row maximum is
+/// rescaled so that [-65535, 0] covers [-10, 0], exponentiated through the exp table, summed in
+/// Q16.15, and divided through the 1/(1 + x) table. The result has scale 1/32768, zero point 0.
+func prepareSoftmax16(_ c: OpContext, beta: Float) throws -> Kernel {
+  guard c.x.elementType == .i16, c.y.elementType == .i16 else { throw KernelError("int16 softmax needs i16 tensors") }
+  let sIn = try c.scale16(c.x, "input")
+  let sOut = try c.scale16(c.y, "result")
+  guard abs(sOut - 1.0 / 32768) <= 0.001 / 32768 else {
+    throw KernelError("int16 softmax output must be quantized with scale 1/32768")
+  }
+  let depth = c.x.shape.last ?? 1
+  let rows = depth == 0 ? 0 : c.x.elementCount / depth
+  let rq = KernelParams.softmax16(beta: beta, inputScale: sIn)
+  let tables = KernelParams.softmax16Tables()
+  return { ins in
+    let x = try ins[0].int16s()
+    var out = [Int16](repeating: 0, count: x.count)
+    var exps = [Int16](repeating: 0, count: depth)
+    for r in 0..<rows {
+      let row = x[(r * depth)..<((r + 1) * depth)]
+      let maxInRow = Int32(row.max() ?? 0)
+      var sum: Int32 = 0
+      for (k, v) in row.enumerated() {
+        let scaled = QuantMath.multiplyByQuantizedMultiplier(Int32(v) - maxInRow, rq.multiplier, Int(rq.shift))
+        let centered = Int16(clamping: scaled &+ 32767)
+        exps[k] = KernelParams.lutLookup16(centered, tables.exp)
+        sum = sum &+ Int32(exps[k])
+      }
+      let headroomPlusOne = UInt32(bitPattern: sum).leadingZeroBitCount
+      guard headroomPlusOne >= 1, headroomPlusOne <= 30 else { throw KernelError("softmax sum out of range") }
+      let shiftedSum = Int32(truncatingIfNeeded: ((Int64(sum) << (headroomPlusOne - 1)) + (1 << 13)) >> 14)
+      let centeredSum = Int16(clamping: shiftedSum - ((1 << 15) + (1 << 16)))
+      let reciprocal = Int64(KernelParams.lutLookup16(centeredSum, tables.oneOverOnePlusX))
+      let rightShift = 31 - headroomPlusOne
+      let round = Int64(1) << (rightShift - 1)
+      for k in 0..<depth {
+        let v = Int32(truncatingIfNeeded: (Int64(exps[k]) * reciprocal + round) >> rightShift)
+        out[r * depth + k] = clampToInt16(v, 0, 32767)
+      }
+    }
+    return [.i16(out)]
+  }
+}
+
+/// ADD and SUB on int16 (TFLM's general-scale path, AddElementwise): as int8 with 15 extra
+/// bits instead of 20.
+func prepareAddSub16(_ c: OpContext, act: Activation, subtract: Bool) throws -> Kernel {
+  guard c.x.elementType == .i16, c.input(1).elementType == .i16, c.y.elementType == .i16 else {
+    throw KernelError("int16 \(subtract ? "sub" : "add") needs i16 operands and result")
+  }
+  let q1 = Quantization(scale: try c.scale16(c.x, "first operand"), zeroPoint: 0)
+  let q2 = Quantization(scale: try c.scale16(c.input(1), "second operand"), zeroPoint: 0)
+  let qo = Quantization(scale: try c.scale16(c.y, "result"), zeroPoint: 0)
+  let p = KernelParams.addSub16(q1, q2, out: qo)
+  let (lo, hi) = try quantizedActivationRange(act, c.y)
+  let maps = BroadcastMaps(c)
+  return { ins in
+    let a = try ins[0].int16s()
+    let b = try ins[1].int16s()
+    var out = [Int16](repeating: 0, count: maps.count)
+    for i in 0..<maps.count {
+      let x1 = Int32(a[maps.ia(i)]) &* Int32(1 << p.leftShift)
+      let x2 = Int32(b[maps.ib(i)]) &* Int32(1 << p.leftShift)
+      let v1 = QuantMath.multiplyByQuantizedMultiplier(x1, p.input1.multiplier, Int(p.input1.shift))
+      let v2 = QuantMath.multiplyByQuantizedMultiplier(x2, p.input2.multiplier, Int(p.input2.shift))
+      let raw = subtract ? v1 &- v2 : v1 &+ v2
+      out[i] = clampToInt16(QuantMath.multiplyByQuantizedMultiplier(raw, p.output.multiplier, Int(p.output.shift)), lo, hi)
+    }
+    return [.i16(out)]
+  }
+}
+
+/// MUL on int16 (reference_integer_ops::MulElementwise): `x1 · x2` requantized by
+/// `s1·s2/s_out`.
+func prepareMul16(_ c: OpContext, act: Activation) throws -> Kernel {
+  guard c.x.elementType == .i16, c.input(1).elementType == .i16, c.y.elementType == .i16 else {
+    throw KernelError("int16 mul needs i16 operands and result")
+  }
+  let r = KernelParams.mul(
+    Quantization(scale: try c.scale16(c.x, "first operand"), zeroPoint: 0),
+    Quantization(scale: try c.scale16(c.input(1), "second operand"), zeroPoint: 0),
+    out: Quantization(scale: try c.scale16(c.y, "result"), zeroPoint: 0))
+  let (lo, hi) = try quantizedActivationRange(act, c.y)
+  let maps = BroadcastMaps(c)
+  return { ins in
+    let a = try ins[0].int16s()
+    let b = try ins[1].int16s()
+    var out = [Int16](repeating: 0, count: maps.count)
+    for i in 0..<maps.count {
+      let p = Int32(a[maps.ia(i)]) &* Int32(b[maps.ib(i)])
+      out[i] = clampToInt16(QuantMath.multiplyByQuantizedMultiplier(p, r.multiplier, Int(r.shift)), lo, hi)
+    }
+    return [.i16(out)]
+  }
+}
+
+/// MEAN on int16 (reference_ops::QuantizedMeanOrSum): the int32 sum requantized by
+/// `s_in/s_out` with 1/count folded into the multiplier.
+func prepareMean16(_ c: OpContext, axes: [Int]) throws -> Kernel {
+  guard c.x.elementType == .i16, c.y.elementType == .i16 else { throw KernelError("int16 mean needs i16 tensors") }
+  let sIn = try c.scale16(c.x, "input")
+  let sOut = try c.scale16(c.y, "result")
+  let inShape = c.x.shape
+  var reducedShape = inShape
+  for a in axes { reducedShape[a] = 1 }
+  let reducedStrides = strides(of: reducedShape)
+  var outIndex = [Int](repeating: 0, count: c.x.elementCount)
+  forEachIndex(inShape) { idx, flat in
+    var o = 0
+    for d in 0..<idx.count where !axes.contains(d) { o += idx[d] * reducedStrides[d] }
+    outIndex[flat] = o
+  }
+  let map = outIndex
+  let outCount = c.y.elementCount
+  let (m, sh) = meanMultiplier(Double(sIn) / Double(sOut), count: axes.reduce(1) { $0 * inShape[$1] })
+  return { ins in
+    let x = try ins[0].int16s()
+    var sum = [Int32](repeating: 0, count: outCount)
+    for i in 0..<x.count { sum[map[i]] = sum[map[i]] &+ Int32(x[i]) }
+    return [.i16(sum.map { clampToInt16(QuantMath.multiplyByQuantizedMultiplier($0, m, sh), -32768, 32767) })]
+  }
+}
+
+/// QUANTIZE to or from int16: float → int16 as AffineQuantize (`round(x / s) + zp`, in
+/// float), int8/int16 → int8/int16 as TFLM's Requantize.
+func prepareQuantize16(_ c: OpContext) throws -> Kernel {
+  guard let qo = c.y.quantization, !qo.isPerAxis || qo.scales.count == 1 else {
+    throw KernelError("quantize to int16 needs a per-tensor quantized result")
+  }
+  let r = c.y.elementType.integerRange
+  let (lo, hi) = (Int32(r.lowerBound), Int32(r.upperBound))
+  let zpOut = Int32(qo.zeroPoint)
+  let (inIs16, outIs16) = (c.x.elementType == .i16, c.y.elementType == .i16)
+  @Sendable func result(_ v: [Int32]) -> Storage {
+    outIs16 ? .i16(v.map { clampToInt16($0, lo, hi) }) : .i8(v.map { clampToInt8($0, lo, hi) })
+  }
+  guard c.y.elementType == .i16 || c.y.elementType == .i8 else {
+    throw KernelError("quantize from int16 gives i8 or i16, not \(c.y.elementType.rawValue)")
+  }
+  if c.x.elementType == .f32 {
+    let scale = qo.scale
+    return { ins in [result(try ins[0].floats().map { roundToInt32($0 / scale) &+ zpOut })] }
+  }
+  guard c.x.elementType == .i16 || c.x.elementType == .i8 else {
+    throw KernelError("quantize to int16 takes f32, i8 or i16, not \(c.x.elementType.rawValue)")
+  }
+  let (sIn, zpIn) = try c.quant(c.x, "input")
+  let (m, sh) = QuantMath.quantizeMultiplier(Double(sIn) / Double(qo.scale))
+  return { ins in
+    let x: [Int32] = inIs16 ? try ins[0].int16s().map { Int32($0) } : try ins[0].int8s().map { Int32($0) }
+    return [result(x.map { QuantMath.multiplyByQuantizedMultiplier($0 - zpIn, m, sh) &+ zpOut })]
+  }
+}
+
+/// DEQUANTIZE from int16: `float(double(scale) · (x - zp))`.
+func prepareDequantize16(_ c: OpContext) throws -> Kernel {
+  guard c.x.elementType == .i16, c.y.elementType == .f32 else { throw KernelError("dequantize takes i16 to f32 here") }
+  let (s, zp) = try c.quant(c.x, "input")
+  return { ins in [.f32(try ins[0].int16s().map { Float(Double(s) * Double(Int32($0) - zp)) })] }
+}
+
+/// LOGISTIC and TANH on int16 (reference_integer_ops, TFLite's sigmoid table with linear
+/// interpolation); the result has scale 2^-15 and zero point 0.
+func prepareLogisticTanh16(_ c: OpContext, tanh: Bool) throws -> Kernel {
+  guard c.x.elementType == .i16, c.y.elementType == .i16 else { throw KernelError("needs i16 input and result") }
+  let p = KernelParams.logisticTanh16(inputScale: try c.scale16(c.x, "input"), tanh: tanh)
+  guard try c.scale16(c.y, "result") == 1.0 / 32768 else { throw KernelError("the int16 result must have scale 2^-15") }
+  return { ins in
+    [.i16(try ins[0].int16s().map { KernelParams.logisticTanh16($0, multiplier: p.multiplier, shift: p.shift, tanh: tanh) })]
+  }
+}
