@@ -15,6 +15,16 @@ RESHAPE chains, Conv1D as EXPAND_DIMS -> CONV_2D -> RESHAPE/SQUEEZE, GlobalAvera
 Weights are random from fixed seeds; BatchNormalization layers get random (fixed) statistics; the models
 are trained for a few steps on synthetic data so that the outputs depend on the input. Writes
 Examples/keras_*.tflite and, unless --no-goldens, their TFLite Micro goldens (scripts/make_goldens.py).
+
+With --fixtures it also writes the importer's test fixtures to Tests/TFLiteFrontendTests/Fixtures:
+  keras_dense_dynamic.tflite  Dense 32-64-8 weights-only ("dynamic range") quantized (no representative
+                            dataset): float activations, int8 weights (first layer), which TFLite Micro refuses;
+  keras_gap_f16.tflite      keras_gap converted with supported_types=[float16] (FLOAT16 weights, DEQUANTIZE),
+                            with keras_gap_f16.input0.npy and the output of LiteRT (tf.lite.Interpreter;
+                            TFLite Micro has no FLOAT16 DEQUANTIZE) in keras_gap_f16.output0.npy;
+  keras_cnn_qdim3.tflite    keras_cnn_int8 with quantized_dimension = 3 on its 1-D per-channel tensors (the
+                            biases), as older converters wrote, and its TFLite Micro output for the golden
+                            input 0 in keras_cnn_qdim3.output0.npy.
 """
 
 import argparse
@@ -102,6 +112,16 @@ def autoencoder():
     ], name="keras_ae")
 
 
+def wide_dense():
+    """Dense 32 -> 64 -> 8: weight matrices of 2048 and 512 elements (the converter quantizes weights-only
+    only tensors of at least 1024 elements)."""
+    return keras.Sequential([
+        keras.Input((32,)),
+        L.Dense(64, activation="relu"),
+        L.Dense(8),
+    ], name="keras_wide")
+
+
 # name -> (builder, kind, seed); kind "int8" or "16x8". keras_cnn_16x8 reuses keras_cnn's trained model.
 MODELS = {
     "keras_cnn_int8": (cnn, "int8", 1),
@@ -153,12 +173,62 @@ def convert(model, shape, kind, seed):
     return conv.convert()
 
 
+def make_fixtures(cache, out_dir):
+    import flatbuffers
+    import tflm_goldens
+    os.makedirs(out_dir, exist_ok=True)
+
+    def write(name, data):
+        with open(os.path.join(out_dir, name), "wb") as f:
+            f.write(data)
+        print("%s: %d bytes" % (name, len(data)))
+
+    wide, _ = build_keras(wide_dense, 5)
+    conv = tf.lite.TFLiteConverter.from_keras_model(wide)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    write("keras_dense_dynamic.tflite", conv.convert())
+
+    gap_model, shape = cache.setdefault((gap, 3), build_keras(gap, 3))
+    conv = tf.lite.TFLiteConverter.from_keras_model(gap_model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.target_spec.supported_types = [tf.float16]
+    data = conv.convert()
+    write("keras_gap_f16.tflite", data)
+    x = make_goldens.golden_input(0, (1,) + shape, np.float32)
+    interp = tf.lite.Interpreter(model_content=data)
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    np.save(os.path.join(out_dir, "keras_gap_f16.input0.npy"), x)
+    np.save(os.path.join(out_dir, "keras_gap_f16.output0.npy"), interp.get_tensor(interp.get_output_details()[0]["index"]))
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "Examples", "keras_cnn_int8.tflite"), "rb") as f:
+        model = tflm_goldens.load_model_object(f.read())
+    changed = 0
+    for t in model.subgraphs[0].tensors:
+        q = t.quantization
+        if q is not None and q.scale is not None and len(q.scale) > 1 and len(t.shape) == 1:
+            q.quantizedDimension = 3
+            changed += 1
+    assert changed > 0
+    b = flatbuffers.Builder(0)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    data = bytes(b.Output())
+    write("keras_cnn_qdim3.tflite", data)
+    x = np.load(os.path.join(here, "..", "Examples", "golden", "keras_cnn_int8.input0.npy"))
+    outputs, _ = tflm_goldens.run_tflm(data, [x])
+    np.save(os.path.join(out_dir, "keras_cnn_qdim3.output0.npy"), outputs[0])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("--out-dir", default=os.path.join(here, "..", "Examples"))
-    ap.add_argument("--only", action="append", default=None, choices=sorted(MODELS))
+    ap.add_argument("--only", action="append", default=None, choices=sorted(MODELS),
+                    help="(Keras numbers its layers per process, so only a full run reproduces the committed bytes)")
     ap.add_argument("--no-goldens", action="store_true")
+    ap.add_argument("--fixtures", action="store_true", help="also write the importer's test fixtures")
     a = ap.parse_args(argv)
     os.makedirs(a.out_dir, exist_ok=True)
     tf.config.experimental.enable_op_determinism()
@@ -177,6 +247,8 @@ def main(argv=None):
         assert len(data) < MAX_MODEL_BYTES, "%s is %d bytes" % (name, len(data))
         if not a.no_goldens:
             make_goldens.make(path, os.path.join(a.out_dir, "golden"), 3)
+    if a.fixtures:
+        make_fixtures(cache, os.path.join(here, "..", "Tests", "TFLiteFrontendTests", "Fixtures"))
     return 0
 
 

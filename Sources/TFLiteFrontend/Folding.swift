@@ -51,7 +51,8 @@ extension Importer {
         }
         // PACK along axis 0 (and CONCATENATION of vectors) lays the values end to end.
         if op.code == O.pack {
-          let axis = try op.table.table(Schema.Operator.builtinOptions, "the options of operator \(op.index)")?
+          let axis =
+            try op.table.table(Schema.Operator.builtinOptions, "the options of operator \(op.index)")?
             .int(Schema.Options.Pack.axis, size: 4) ?? 0
           guard axis == 0 || xs.isEmpty else { throw fail("PACK of shape values along axis \(axis) is not supported") }
         } else {

@@ -7,9 +7,17 @@ import TinyIR
 /// (a non-empty buffer) become constants; every op carries `loc(tflite:op i "<output name>")`.
 /// Malformed files throw a `TFLiteError` naming the byte, operator or tensor at fault.
 public func importTFLite(_ bytes: [UInt8], fileName: String) throws -> Graph {
+  try importTFLiteFolding(bytes, fileName: fileName).graph
+}
+
+/// `importTFLite`, and the operators it evaluated at import (shape arithmetic, DEQUANTIZE of
+/// constants), which are not in the graph: operator index → its output, for comparing with
+/// a reference runtime's per-operator tensors.
+public func importTFLiteFolding(_ bytes: [UInt8], fileName: String) throws -> (graph: Graph, folded: [Int: NDArray]) {
   do {
     var importer = Importer(bytes, graphName: graphName(from: fileName))
-    return try importer.run()
+    let graph = try importer.run()
+    return (graph, importer.foldedOps)
   } catch var e as TFLiteError {
     e.file = fileName
     throw e
@@ -314,7 +322,12 @@ struct Importer {
     if t.scales.count == 1 {
       return TensorType(t.shape, et, Quantization(scale: t.scales[0], zeroPoint: zps[0]))
     }
-    let axis = t.quantizedDimension
+    var axis = t.quantizedDimension
+    if t.shape.count == 1, !t.shape.indices.contains(axis) {
+      // Older converters wrote quantized_dimension 3 on 1-D biases. TFLite Micro copies the field
+      // unchecked and its kernels never read a bias's scales by axis: the only axis is meant.
+      axis = 0
+    }
     guard t.shape.indices.contains(axis), t.shape[axis] == t.scales.count else {
       throw TFLiteError(
         "\(t.scales.count) quantization scales do not match quantized dimension \(axis) of shape \(t.shape)",
