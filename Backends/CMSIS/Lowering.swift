@@ -356,9 +356,12 @@ struct Lowering {
       }
       c.line("    if (tinyc_pad(\(X), \(isFloat ? 4 : 1), in_shape, before, after, &pad_value, \(Y)) != 0) return -\(i + 1);")
     case .mean(let axes, _):
-      guard xt.rank == 4 else { throw fail(i, op, "the C back-end reduces 4-D tensors") }
-      let mask = axes.reduce(0) { $0 | (1 << $1) }
-      c.line("    const int32_t shape[4] = {\(xt.shape.map(String.init).joined(separator: ", "))};")
+      // Ranks below 4 (GlobalAveragePooling1D's 3-D MEAN) reduce the same values with leading 1s.
+      guard (1...4).contains(xt.rank) else { throw fail(i, op, "the C back-end reduces tensors of rank 1 to 4") }
+      let lead = 4 - xt.rank
+      let mask = axes.reduce(0) { $0 | (1 << ($1 + lead)) }
+      let shape4 = Array(repeating: 1, count: lead) + xt.shape
+      c.line("    const int32_t shape[4] = {\(shape4.map(String.init).joined(separator: ", "))};")
       if isFloat {
         c.line("    if (tinyc_mean_f32(\(X), shape, \(mask), \(Y)) != 0) return -\(i + 1);")
       } else {

@@ -114,6 +114,15 @@ final class Importer {
     }
     for (name, t) in options.constantInputs { entries[name] = .constant(t) }
 
+    let unsupported = graph.node.compactMap { n -> String? in
+      let domainOK = n.domain.isEmpty || n.domain == "ai.onnx"
+      guard !domainOK || !Self.supportedOperators.contains(n.opType) else { return nil }
+      let name = n.name.isEmpty ? (n.output.first ?? "") : n.name
+      return "node '\(name)' (\(domainOK ? "" : "domain '\(n.domain)' ")\(n.opType.isEmpty ? "no op_type" : n.opType))"
+    }
+    if !unsupported.isEmpty {
+      throw fail("unsupported operators: " + unsupported.joined(separator: ", "))
+    }
     let order = try topologicalOrder(graph)
     var info = ONNXImportInfo()
     info.opset = opset
@@ -236,6 +245,13 @@ final class Importer {
     return order
   }
 
+  /// A dimension's value, nil when symbolic: a dim_param, no value, or a dim_value of -1
+  /// (Paddle's exports store the batch so). Other negative values stay, to be refused.
+  static func declaredDimension(_ d: Onnx_TensorShapeProto.Dimension) -> Int? {
+    if case .dimValue(let v) = d.value, v != -1 { return Int(clamping: v) }
+    return nil
+  }
+
   func addGraphInput(_ vi: Onnx_ValueInfoProto, _ graph: Onnx_GraphProto) throws -> ONNXIO {
     let tt = vi.type.tensorType
     guard let dt = ONNXTensor.DataType(rawValue: tt.elemType) else {
@@ -246,10 +262,7 @@ final class Importer {
     if let s = options.inputShapes[vi.name] ?? options.inputShapes[""] {
       shape = s
       if tt.hasShape {
-        let declared = tt.shape.dim.map { d -> Int? in
-          if case .dimValue(let v) = d.value { return Int(clamping: v) }
-          return nil
-        }
+        let declared = tt.shape.dim.map(Self.declaredDimension)
         let text = "[" + declared.map { $0.map(String.init) ?? "?" }.joined(separator: ", ") + "]"
         guard declared.count == s.count, zip(declared, s).allSatisfy({ $0.0 == nil || $0.0 == $0.1 }) else {
           throw fail("graph input '\(vi.name)': --input-shape \(s) does not fit the model's shape \(text)")
@@ -259,9 +272,9 @@ final class Importer {
       guard tt.hasShape else { throw fail("graph input '\(vi.name)' has no shape: give one with --input-shape") }
       shape = []
       for (i, d) in tt.shape.dim.enumerated() {
-        switch d.value {
-        case .dimValue(let v): shape.append(Int(clamping: v))
-        default:
+        if let v = Self.declaredDimension(d) {
+          shape.append(v)
+        } else {
           guard i == 0 else {
             throw fail("graph input '\(vi.name)' has a symbolic dimension at position \(i): give its shape with --input-shape")
           }

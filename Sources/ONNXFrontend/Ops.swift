@@ -4,6 +4,15 @@ import TinyIR
 let nhwcPerm = [0, 2, 3, 1]
 
 extension Importer {
+  /// The operators `convertNode` maps (default domain), for listing every unsupported one at once.
+  static let supportedOperators: Set<String> = [
+    "Constant", "Identity", "Dropout", "Relu", "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Clip",
+    "Add", "Sub", "Mul", "Div", "PRelu", "Conv", "QLinearConv", "MaxPool", "AveragePool", "GlobalAveragePool",
+    "BatchNormalization", "Gemm", "MatMul", "QLinearMatMul", "Concat", "Reshape", "Flatten", "Transpose", "Squeeze",
+    "Unsqueeze", "Slice", "Pad", "ReduceMean", "Softmax", "LogSoftmax", "Shape", "Gather", "Cast", "QuantizeLinear",
+    "DequantizeLinear",
+  ]
+
   func convertNode() throws {
     guard node.domain.isEmpty || node.domain == "ai.onnx" else {
       throw fail("operator domain '\(node.domain)' is not supported")

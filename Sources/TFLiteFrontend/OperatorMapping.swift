@@ -4,6 +4,7 @@ import TinyIR
 /// shared tail checks the output tensor's shape against the IR op's shape rule.
 extension Importer {
   mutating func map(_ op: OpInfo) throws {
+    if try fold(op) { return }
     func fail(_ message: String) -> TFLiteError { TFLiteError(message, at: .op(op.index, op.name)) }
     func need(_ counts: ClosedRange<Int>) throws {
       guard counts.contains(op.inputs.count) else {
@@ -58,6 +59,19 @@ extension Importer {
     guard outInfo.data == nil else { throw fail("writes into constant tensor \(out)") }
     let outType = try irType(outInfo)
     let O = Schema.Op.self
+    if outInfo.type == Schema.TensorType.float32 {
+      let quantizedTypes = [Schema.TensorType.int8, Schema.TensorType.uint8, Schema.TensorType.int16]
+      for j in op.inputs.dropFirst() where j != -1 {
+        try checkIndex(j, of: op)
+        let t = try tensor(j)
+        if t.data != nil, quantizedTypes.contains(t.type) {
+          throw fail(
+            "has FLOAT32 activations but \(Schema.TensorType.name(t.type)) weights (tensor \(j)): a weights-only "
+              + "(\"dynamic range\") quantized model, which TFLite Micro does not run either; convert it with "
+              + "full-integer quantization (a representative dataset) or without optimizations")
+        }
+      }
+    }
     let Opt = Schema.Options.self
     try need(1...Int(UInt16.max))
     let x = try operand(op.inputs[0], of: op)
@@ -117,9 +131,9 @@ extension Importer {
       kind =
         op.code == O.maxPool2D
         ? .maxPool2d(win, filterH: fh, filterW: fw, act) : .averagePool2d(win, filterH: fh, filterW: fw, act)
-    case O.reshape, O.squeeze:
-      // The new shape is the output tensor's; RESHAPE's shape operand is dropped.
-      try need(op.code == O.reshape ? 1...2 : 1...1)
+    case O.reshape, O.squeeze, O.expandDims:
+      // The new shape is the output tensor's; RESHAPE's shape and EXPAND_DIMS's axis are dropped.
+      try need(op.code == O.reshape ? 1...2 : op.code == O.expandDims ? 2...2 : 1...1)
       kind = .reshape(shape: outType.shape)
     case O.softmax:
       try need(1...1)

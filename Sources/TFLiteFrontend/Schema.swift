@@ -25,7 +25,8 @@ enum Schema {
   enum Options {
     static let conv2D = 1, depthwiseConv2D = 2, pool2D = 5, fullyConnected = 8, softmax = 9
     static let concatenation = 10, add = 11, reshape = 17, mul = 21, pad = 22, transpose = 26
-    static let reducer = 27, sub = 28, squeeze = 30, stridedSlice = 32, padV2 = 43, leakyRelu = 75
+    static let reducer = 27, sub = 28, squeeze = 30, stridedSlice = 32, padV2 = 43, expandDims = 52
+    static let shape = 55, pack = 59, leakyRelu = 75
 
     enum Conv2D { static let padding = 0, strideW = 1, strideH = 2, activation = 3, dilationW = 4, dilationH = 5 }
     enum DepthwiseConv2D {
@@ -44,6 +45,8 @@ enum Schema {
     enum Concatenation { static let axis = 0, activation = 1 }
     enum Reducer { static let keepDims = 0 }
     enum LeakyRelu { static let alpha = 0 }
+    enum Shape { static let outType = 0 }
+    enum Pack { static let valuesCount = 0, axis = 1 }
     enum StridedSlice {
       static let beginMask = 0, endMask = 1, ellipsisMask = 2, newAxisMask = 3, shrinkAxisMask = 4
       static let offset = 5
@@ -56,13 +59,14 @@ enum Schema {
     static let dequantize = 6, fullyConnected = 9, logistic = 14, maxPool2D = 17, mul = 18, relu = 19
     static let reluN1To1 = 20, relu6 = 21, reshape = 22, softmax = 25, tanh = 28, call = 31, custom = 32
     static let pad = 34, transpose = 39, mean = 40, sub = 41, squeeze = 43, stridedSlice = 45
+    static let expandDims = 70, shape = 77, pack = 83
     static let padV2 = 60, leakyRelu = 98, quantize = 114, hardSwish = 117, if_ = 118, while_ = 119
     static let callOnce = 129
   }
 
   /// TensorType values.
   enum TensorType {
-    static let float32 = 0, int32 = 2, uint8 = 3, int64 = 4, int16 = 7, int8 = 9, int4 = 17
+    static let float32 = 0, float16 = 1, int32 = 2, uint8 = 3, int64 = 4, int16 = 7, int8 = 9, int4 = 17
     static let names = [
       "FLOAT32", "FLOAT16", "INT32", "UINT8", "INT64", "STRING", "BOOL", "INT16", "COMPLEX64", "INT8",
       "FLOAT64", "COMPLEX128", "UINT64", "RESOURCE", "VARIANT", "UINT32", "UINT16", "INT4", "BFLOAT16",

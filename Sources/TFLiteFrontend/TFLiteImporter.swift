@@ -7,9 +7,17 @@ import TinyIR
 /// (a non-empty buffer) become constants; every op carries `loc(tflite:op i "<output name>")`.
 /// Malformed files throw a `TFLiteError` naming the byte, operator or tensor at fault.
 public func importTFLite(_ bytes: [UInt8], fileName: String) throws -> Graph {
+  try importTFLiteFolding(bytes, fileName: fileName).graph
+}
+
+/// `importTFLite`, and the operators it evaluated at import (shape arithmetic, DEQUANTIZE of
+/// constants), which are not in the graph: operator index → its output, for comparing with
+/// a reference runtime's per-operator tensors.
+public func importTFLiteFolding(_ bytes: [UInt8], fileName: String) throws -> (graph: Graph, folded: [Int: NDArray]) {
   do {
     var importer = Importer(bytes, graphName: graphName(from: fileName))
-    return try importer.run()
+    let graph = try importer.run()
+    return (graph, importer.foldedOps)
   } catch var e as TFLiteError {
     e.file = fileName
     throw e
@@ -89,6 +97,11 @@ struct Importer {
   var values: [Int: ValueID] = [:]
   /// The operator that produces each tensor.
   var producer: [Int: Int] = [:]
+  /// Tensors computed at import (shape arithmetic, dequantized constants), by tensor index;
+  /// they become graph constants only if an operator that stays in the graph reads them.
+  var folded: [Int: NDArray] = [:]
+  /// The value each folded operator computed, by operator index.
+  var foldedOps: [Int: NDArray] = [:]
   var description = ""
 
   init(_ bytes: [UInt8], graphName: String) {
@@ -190,6 +203,7 @@ struct Importer {
       o.add, o.averagePool2D, o.concatenation, o.conv2D, o.depthwiseConv2D, o.dequantize, o.fullyConnected,
       o.logistic, o.maxPool2D, o.mul, o.relu, o.reluN1To1, o.relu6, o.reshape, o.softmax, o.tanh, o.pad,
       o.transpose, o.mean, o.sub, o.squeeze, o.stridedSlice, o.padV2, o.leakyRelu, o.quantize, o.hardSwish,
+      o.expandDims, o.shape, o.pack,
     ]
   }()
 
@@ -281,6 +295,12 @@ struct Importer {
     case T.int8: et = .i8
     case T.uint8: et = .u8
     case T.int4: et = .i4
+    case T.int64:
+      // The biases of 16x8 layers; imported as soon as the IR has a 64-bit element type.
+      guard let i64 = ElementType(rawValue: "i64") else {
+        throw TFLiteError("element type INT64 is not supported", at: .tensor(j))
+      }
+      et = i64
     default: throw TFLiteError("element type \(T.name(t.type)) is not supported", at: .tensor(j))
     }
     guard !t.isVariable else { throw TFLiteError("variable tensors are not supported", at: .tensor(j)) }
@@ -303,7 +323,12 @@ struct Importer {
     if t.scales.count == 1 {
       return TensorType(t.shape, et, Quantization(scale: t.scales[0], zeroPoint: zps[0]))
     }
-    let axis = t.quantizedDimension
+    var axis = t.quantizedDimension
+    if t.shape.count == 1, !t.shape.indices.contains(axis) {
+      // Older converters wrote quantized_dimension 3 on 1-D biases. TFLite Micro copies the field
+      // unchecked and its kernels never read a bias's scales by axis: the only axis is meant.
+      axis = 0
+    }
     guard t.shape.indices.contains(axis), t.shape[axis] == t.scales.count else {
       throw TFLiteError(
         "\(t.scales.count) quantization scales do not match quantized dimension \(axis) of shape \(t.shape)",
@@ -330,6 +355,11 @@ struct Importer {
   mutating func operand(_ j: Int, of op: OpInfo) throws -> ValueID {
     if let v = values[j] { return v }
     try checkIndex(j, of: op)
+    if let a = folded[j] {
+      let v = graph.addConstant(name: "t\(j)", type: TensorType(a.shape, a.elementType), bytes: a.bytes)
+      values[j] = v
+      return v
+    }
     if let p = producer[j] {
       let who = p == op.index ? "the operator itself" : "operator \(p), which comes later"
       throw TFLiteError("reads tensor \(j) before it is produced (by \(who))", at: .op(op.index, op.name))
@@ -344,6 +374,7 @@ struct Importer {
   /// The integers in constant tensor `j` (INT32 or INT64), for operands such as paddings and axes.
   mutating func constantInts(_ j: Int, of op: OpInfo, _ what: String) throws -> [Int] {
     try checkIndex(j, of: op)
+    if let a = folded[j], a.elementType == .i32 { return a.integers }
     let t = try tensor(j)
     let size: Int
     switch t.type {
