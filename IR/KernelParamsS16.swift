@@ -149,3 +149,16 @@ extension KernelParams {
     return Int16(truncatingIfNeeded: result >> 8)
   }
 }
+
+extension KernelParams {
+  /// MEAN (TFLM's QuantizedMeanOrSum): QuantizeMultiplier(s_in / s_out), then 1/count folded
+  /// into the multiplier with up to 32 extra bits of shift.
+  public static func mean(inputScale: Float, outputScale: Float, count: Int) -> Requant {
+    var r = Requant(Double(inputScale) / Double(outputScale))
+    var shift = 63 - UInt64(max(count, 1)).leadingZeroBitCount
+    shift = min(shift, 32, 31 + Int(r.shift))
+    r.multiplier = Int32(truncatingIfNeeded: (Int64(r.multiplier) << Int64(shift)) / Int64(max(count, 1)))
+    r.shift -= Int32(shift)
+    return r
+  }
+}

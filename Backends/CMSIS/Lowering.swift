@@ -11,7 +11,7 @@ struct Lowering {
   let target: Target
   var constants = CSource()
   var constantName: [ValueID: String] = [:]
-  private var counter = 0
+  var counter = 0
 
   init(g: Graph, layout: ArenaLayout, prefix: String, target: Target) {
     self.g = g
@@ -55,7 +55,7 @@ struct Lowering {
     }
   }
 
-  private mutating func constArray(_ what: String, _ values: [Int32]) -> String {
+  mutating func constArray(_ what: String, _ values: [Int32]) -> String {
     counter += 1
     let name = "\(prefix)_\(what)\(counter)"
     constants.text += "static const int32_t \(name)[\(values.count)] = {\n" + CSource.values(values, CSource.int32) + "};\n\n"
@@ -69,12 +69,12 @@ struct Lowering {
     return name
   }
 
-  private func fail(_ i: Int, _ op: Op, _ why: String) -> BackendError {
+  func fail(_ i: Int, _ op: Op, _ why: String) -> BackendError {
     BackendError("op \(i) (\(op.kind.mnemonic), \(op.location)): \(why)")
   }
 
   /// A C expression for a value's data: a constant's array or its place in the arena.
-  private func ptr(_ v: ValueID, _ i: Int, _ op: Op) throws -> String {
+  func ptr(_ v: ValueID, _ i: Int, _ op: Op) throws -> String {
     let t = g[v].type
     let ctype = CSource.type(t.elementType)
     if let name = constantName[v] { return "(const \(ctype) *)\(name)" }
@@ -85,9 +85,9 @@ struct Lowering {
     return ctype == "int8_t" ? "(arena + \(off))" : "((\(ctype) *)(void *)(arena + \(off)))"
   }
 
-  private func q(_ v: ValueID) -> Quantization { g[v].type.quantization ?? Quantization(scale: 1, zeroPoint: 0) }
+  func q(_ v: ValueID) -> Quantization { g[v].type.quantization ?? Quantization(scale: 1, zeroPoint: 0) }
 
-  private func dims(_ s: [Int]) -> String {
+  func dims(_ s: [Int]) -> String {
     let p = s.count == 4 ? s : (s.count == 2 ? [s[0], 1, 1, s[1]] : [1, 1, 1, s.reduce(1, *)])
     return "{\(p[0]), \(p[1]), \(p[2]), \(p[3])}"
   }
@@ -116,6 +116,7 @@ struct Lowering {
       return
     }
     guard let x else { throw fail(i, op, "has no operands") }
+    if try lowerS16(i, op, into: &c) { return }
     let xt = g[x].type
     if !isFloat, xt.elementType != .i8 || (yt.elementType != .i8 && op.kind != .dequantize) {
       if !(op.kind == .quantize && xt.elementType == .f32) {
@@ -447,7 +448,7 @@ struct Lowering {
 
   /// Declares `ctx` with the op's planned scratch buffer and checks, at run time, that the
   /// linked CMSIS-NN asks for no more than was planned.
-  private func emitContext(_ i: Int, _ op: Op, fn: String, sizeArgs: String, into c: inout CSource) {
+  func emitContext(_ i: Int, _ op: Op, fn: String, sizeArgs: String, into c: inout CSource) {
     if let s = layout.scratch[i], s.bytes > 0 {
       c.line("    const cmsis_nn_context ctx = {arena + \(s.offset), \(s.bytes)};")
     } else {

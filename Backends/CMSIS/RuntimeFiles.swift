@@ -64,6 +64,213 @@ $(BUILD)/$(MODEL).elf: $(MODEL_SRC) $(RT_SRC) $(QEMU_SRC) $(RUNTIME)qemu/$(LDSCR
 check:
 	sh $(RUNTIME)tests/run_qemu_smoke.sh
 """#),
+    ("cmsis_nn/arm_convolve_s16.c", #"""
+/*
+ * arm_convolve_s16.c - host stand-in for CMSIS-NN v7.0.0's 16x8 convolutions
+ * (arm_convolve_wrapper_s16, arm_convolve_s16, arm_depthwise_conv_wrapper_s16
+ * and their *_get_buffer_size), computing what TFLite Micro's reference int16
+ * ConvPerChannel / DepthwiseConvPerChannel do: acc += w * x (no input offset),
+ * 64-bit accumulator with an int64 bias (32-bit with an int32 one), per-channel
+ * requantization, clamp.  Buffer sizes and refusals follow the real library:
+ * arm_convolve_s16 needs its im2col buffer on every build, the fast depthwise
+ * kernel (ch_mult 1, no dilation, fewer than 512 taps) on DSP and MVE builds;
+ * a missing or smaller buffer gives ARM_CMSIS_NN_ARG_ERROR.
+ */
+#include "arm_nnfunctions.h"
+#include "arm_s16_target.h"
+#include "../tinyc/tinyc_fixedpoint.h"
+
+int32_t arm_convolve_s16_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
+{
+#if defined(TINYC_S16_MVEI)
+    return 4 * ((input_dims->c * filter_dims->w * filter_dims->h + 7) / 8) * 8 * (int32_t)sizeof(int16_t);
+#else
+    return (2 * input_dims->c * filter_dims->w * filter_dims->h) * (int32_t)sizeof(int16_t);
+#endif
+}
+
+int32_t arm_convolve_wrapper_s16_get_buffer_size(const cmsis_nn_conv_params *conv_params,
+                                                 const cmsis_nn_dims *input_dims,
+                                                 const cmsis_nn_dims *filter_dims,
+                                                 const cmsis_nn_dims *output_dims)
+{
+    (void)conv_params;
+    (void)output_dims;
+    return arm_convolve_s16_get_buffer_size(input_dims, filter_dims);
+}
+
+arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
+                                     const cmsis_nn_conv_params *conv_params,
+                                     const cmsis_nn_per_channel_quant_params *quant_params,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int16_t *input_data,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const int8_t *filter_data,
+                                     const cmsis_nn_dims *bias_dims,
+                                     const cmsis_nn_bias_data *bias_data,
+                                     const cmsis_nn_dims *output_dims,
+                                     int16_t *output_data)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    int32_t b, oy, ox, oc, ky, kx, ic;
+    (void)bias_dims;
+    if (ctx->buf == NULL || ctx->size < arm_convolve_s16_get_buffer_size(input_dims, filter_dims) ||
+        filter_dims->c != in_c) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
+    for (b = 0; b < input_dims->n; b++) {
+        for (oy = 0; oy < out_h; oy++) {
+            for (ox = 0; ox < out_w; ox++) {
+                const int32_t y0 = oy * conv_params->stride.h - conv_params->padding.h;
+                const int32_t x0 = ox * conv_params->stride.w - conv_params->padding.w;
+                for (oc = 0; oc < out_c; oc++) {
+                    int64_t acc = 0;
+                    int32_t r;
+                    for (ky = 0; ky < k_h; ky++) {
+                        const int32_t y = y0 + conv_params->dilation.h * ky;
+                        if (y < 0 || y >= in_h) continue;
+                        for (kx = 0; kx < k_w; kx++) {
+                            const int32_t x = x0 + conv_params->dilation.w * kx;
+                            const int16_t *px;
+                            const int8_t *pw;
+                            if (x < 0 || x >= in_w) continue;
+                            px = input_data + (((int64_t)b * in_h + y) * in_w + x) * in_c;
+                            pw = filter_data + (((int64_t)oc * k_h + ky) * k_w + kx) * in_c;
+                            for (ic = 0; ic < in_c; ic++) acc += (int64_t)pw[ic] * px[ic];
+                        }
+                    }
+                    if (bias_data != NULL && bias_data->data != NULL && bias_data->is_int32_bias) {
+                        const int32_t acc32 = (int32_t)(uint32_t)((uint32_t)(int32_t)acc +
+                                                                  (uint32_t)((const int32_t *)bias_data->data)[oc]);
+                        r = tinyc_requantize(acc32, quant_params->multiplier[oc], quant_params->shift[oc]);
+                    } else {
+                        if (bias_data != NULL && bias_data->data != NULL) acc += ((const int64_t *)bias_data->data)[oc];
+                        r = tinyc_requantize_s64(acc, quant_params->multiplier[oc], quant_params->shift[oc]);
+                    }
+                    r = tinyc_clamp_i32(r, conv_params->activation.min, conv_params->activation.max);
+                    output_data[(((int64_t)b * out_h + oy) * out_w + ox) * out_c + oc] = (int16_t)r;
+                }
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status arm_convolve_wrapper_s16(const cmsis_nn_context *ctx,
+                                             const cmsis_nn_conv_params *conv_params,
+                                             const cmsis_nn_per_channel_quant_params *quant_params,
+                                             const cmsis_nn_dims *input_dims,
+                                             const int16_t *input_data,
+                                             const cmsis_nn_dims *filter_dims,
+                                             const int8_t *filter_data,
+                                             const cmsis_nn_dims *bias_dims,
+                                             const cmsis_nn_bias_data *bias_data,
+                                             const cmsis_nn_dims *output_dims,
+                                             int16_t *output_data)
+{
+    return arm_convolve_s16(ctx, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                            bias_dims, bias_data, output_dims, output_data);
+}
+
+/* The wrapper's choice: arm_depthwise_conv_fast_s16 for ch_mult 1, no dilation, < 512 taps. */
+static int use_fast_dw_s16(const cmsis_nn_dw_conv_params *p, const cmsis_nn_dims *filter_dims)
+{
+    return p->ch_mult == 1 && p->dilation.w == 1 && p->dilation.h == 1 && filter_dims->w * filter_dims->h < 512;
+}
+
+int32_t arm_depthwise_conv_fast_s16_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
+{
+#if defined(TINYC_S16_MVEI)
+    return 4 * input_dims->c * filter_dims->w * filter_dims->h * (int32_t)sizeof(int16_t) + 8;
+#elif defined(TINYC_S16_DSP)
+    return input_dims->c * filter_dims->w * filter_dims->h * (int32_t)sizeof(int16_t);
+#else
+    (void)input_dims;
+    (void)filter_dims;
+    return 0;
+#endif
+}
+
+int32_t arm_depthwise_conv_wrapper_s16_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                       const cmsis_nn_dims *input_dims,
+                                                       const cmsis_nn_dims *filter_dims,
+                                                       const cmsis_nn_dims *output_dims)
+{
+    (void)output_dims;
+    return use_fast_dw_s16(dw_conv_params, filter_dims) ? arm_depthwise_conv_fast_s16_get_buffer_size(input_dims, filter_dims)
+                                                        : 0;
+}
+
+arm_cmsis_nn_status arm_depthwise_conv_s16(const cmsis_nn_context *ctx,
+                                           const cmsis_nn_dw_conv_params *dw_conv_params,
+                                           const cmsis_nn_per_channel_quant_params *quant_params,
+                                           const cmsis_nn_dims *input_dims,
+                                           const int16_t *input_data,
+                                           const cmsis_nn_dims *filter_dims,
+                                           const int8_t *filter_data,
+                                           const cmsis_nn_dims *bias_dims,
+                                           const int64_t *bias_data,
+                                           const cmsis_nn_dims *output_dims,
+                                           int16_t *output_data)
+{
+    const cmsis_nn_dw_conv_params *p = dw_conv_params;
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, in_c = input_dims->c;
+    const int32_t k_h = filter_dims->h, k_w = filter_dims->w;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w, out_c = output_dims->c;
+    int32_t oy, ox, oc, ky, kx;
+    (void)ctx;
+    (void)bias_dims;
+    for (oy = 0; oy < out_h; oy++) {
+        for (ox = 0; ox < out_w; ox++) {
+            const int32_t y0 = oy * p->stride.h - p->padding.h;
+            const int32_t x0 = ox * p->stride.w - p->padding.w;
+            for (oc = 0; oc < out_c; oc++) {
+                int64_t acc = 0;
+                for (ky = 0; ky < k_h; ky++) {
+                    const int32_t y = y0 + p->dilation.h * ky;
+                    if (y < 0 || y >= in_h) continue;
+                    for (kx = 0; kx < k_w; kx++) {
+                        const int32_t x = x0 + p->dilation.w * kx;
+                        if (x < 0 || x >= in_w) continue;
+                        acc += (int64_t)filter_data[((int64_t)ky * k_w + kx) * out_c + oc] *
+                               input_data[((int64_t)y * in_w + x) * in_c + oc / p->ch_mult];
+                    }
+                }
+                if (bias_data != NULL) acc += bias_data[oc];
+                output_data[((int64_t)oy * out_w + ox) * out_c + oc] = (int16_t)tinyc_clamp_i32(
+                    tinyc_requantize_s64(acc, quant_params->multiplier[oc], quant_params->shift[oc]), p->activation.min,
+                    p->activation.max);
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status arm_depthwise_conv_wrapper_s16(const cmsis_nn_context *ctx,
+                                                   const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                   const cmsis_nn_per_channel_quant_params *quant_params,
+                                                   const cmsis_nn_dims *input_dims,
+                                                   const int16_t *input_data,
+                                                   const cmsis_nn_dims *filter_dims,
+                                                   const int8_t *filter_data,
+                                                   const cmsis_nn_dims *bias_dims,
+                                                   const int64_t *bias_data,
+                                                   const cmsis_nn_dims *output_dims,
+                                                   int16_t *output_data)
+{
+    if (use_fast_dw_s16(dw_conv_params, filter_dims)) {
+        /* arm_depthwise_conv_fast_s16's refusals. */
+        const int32_t need = arm_depthwise_conv_fast_s16_get_buffer_size(input_dims, filter_dims);
+        if (input_dims->c != output_dims->c || (need > 0 && (ctx->buf == NULL || ctx->size < need))) {
+            return ARM_CMSIS_NN_ARG_ERROR;
+        }
+    }
+    return arm_depthwise_conv_s16(ctx, dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data,
+                                  bias_dims, bias_data, output_dims, output_data);
+}
+"""#),
     ("cmsis_nn/arm_convolve_s8.c", #"""
 /*
  * arm_convolve_s8.c - host stand-in for arm_convolve_wrapper_s8 and
@@ -331,6 +538,72 @@ int32_t arm_depthwise_conv_wrapper_s8_get_buffer_size(const cmsis_nn_dw_conv_par
     return 0;
 }
 """#),
+    ("cmsis_nn/arm_elementwise_s16.c", #"""
+/*
+ * arm_elementwise_s16.c - host stand-in for CMSIS-NN v7.0.0's
+ * arm_elementwise_add_s16 and arm_elementwise_mul_s16 (same shapes; the
+ * offsets are not used: int16 activations have zero point 0), computing what
+ * TFLite Micro's reference int16 ADD (general scales, left shift 15) and MUL do.
+ */
+#include "arm_nnfunctions.h"
+#include "../tinyc/tinyc_fixedpoint.h"
+
+arm_cmsis_nn_status arm_elementwise_add_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_1_mult,
+                                            const int32_t input_1_shift,
+                                            const int32_t input_2_offset,
+                                            const int32_t input_2_mult,
+                                            const int32_t input_2_shift,
+                                            const int32_t left_shift,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size)
+{
+    int32_t i;
+    (void)input_1_offset;
+    (void)input_2_offset;
+    (void)out_offset;
+    for (i = 0; i < block_size; i++) {
+        const int32_t a = tinyc_requantize((int32_t)((uint32_t)(int32_t)input_1_vect[i] << left_shift), input_1_mult,
+                                           input_1_shift);
+        const int32_t b = tinyc_requantize((int32_t)((uint32_t)(int32_t)input_2_vect[i] << left_shift), input_2_mult,
+                                           input_2_shift);
+        output[i] = (int16_t)tinyc_clamp_i32(tinyc_requantize(a + b, out_mult, out_shift), out_activation_min,
+                                             out_activation_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status arm_elementwise_mul_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_2_offset,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size)
+{
+    int32_t i;
+    (void)input_1_offset;
+    (void)input_2_offset;
+    (void)out_offset;
+    for (i = 0; i < block_size; i++) {
+        const int32_t p = (int32_t)input_1_vect[i] * (int32_t)input_2_vect[i];
+        output[i] =
+            (int16_t)tinyc_clamp_i32(tinyc_requantize(p, out_mult, out_shift), out_activation_min, out_activation_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+"""#),
     ("cmsis_nn/arm_elementwise_s8.c", #"""
 /*
  * arm_elementwise_s8.c - host stand-in for arm_elementwise_add_s8 and
@@ -386,6 +659,54 @@ arm_cmsis_nn_status arm_elementwise_mul_s8(const int8_t *input_1_vect,
         const int32_t prod = (input_1_vect[i] + input_1_offset) * (input_2_vect[i] + input_2_offset);
         const int32_t out = tinyc_requantize(prod, out_mult, out_shift) + out_offset;
         output[i] = (int8_t)tinyc_clamp_i32(out, out_activation_min, out_activation_max);
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+"""#),
+    ("cmsis_nn/arm_fully_connected_s16.c", #"""
+/*
+ * arm_fully_connected_s16.c - host stand-in for CMSIS-NN v7.0.0's
+ * arm_fully_connected_s16 (per-tensor requantization, int64 bias, no scratch
+ * on any build), computing what TFLite Micro's reference int16
+ * FullyConnected does with an int64 bias.
+ */
+#include "arm_nnfunctions.h"
+#include "../tinyc/tinyc_fixedpoint.h"
+
+int32_t arm_fully_connected_s16_get_buffer_size(const cmsis_nn_dims *filter_dims)
+{
+    (void)filter_dims;
+    return 0;
+}
+
+arm_cmsis_nn_status arm_fully_connected_s16(const cmsis_nn_context *ctx,
+                                            const cmsis_nn_fc_params *fc_params,
+                                            const cmsis_nn_per_tensor_quant_params *quant_params,
+                                            const cmsis_nn_dims *input_dims,
+                                            const int16_t *input_data,
+                                            const cmsis_nn_dims *filter_dims,
+                                            const int8_t *filter_data,
+                                            const cmsis_nn_dims *bias_dims,
+                                            const int64_t *bias_data,
+                                            const cmsis_nn_dims *output_dims,
+                                            int16_t *output_data)
+{
+    const int32_t depth = filter_dims->n;
+    const int32_t units = output_dims->c;
+    int32_t b, u, d;
+    (void)ctx;
+    (void)bias_dims;
+    for (b = 0; b < input_dims->n; b++) {
+        for (u = 0; u < units; u++) {
+            int64_t acc = 0;
+            for (d = 0; d < depth; d++) {
+                acc += (int64_t)filter_data[(int64_t)u * depth + d] * input_data[(int64_t)b * depth + d];
+            }
+            if (bias_data != NULL) acc += bias_data[u];
+            output_data[(int64_t)b * units + u] = (int16_t)tinyc_clamp_i32(
+                tinyc_requantize_s64(acc, quant_params->multiplier, quant_params->shift),
+                fc_params->activation.min, fc_params->activation.max);
+        }
     }
     return ARM_CMSIS_NN_SUCCESS;
 }
@@ -670,6 +991,20 @@ typedef struct
     cmsis_nn_activation activation;
 } cmsis_nn_fc_params;
 
+/** Optional bias of the s16 convolution: int32 when is_int32_bias, else int64 (v7.0.0). */
+typedef struct
+{
+    const void *data;
+    const bool is_int32_bias;
+} cmsis_nn_bias_data;
+
+/** The two 513-entry tables of arm_softmax_s16: exp(x) on [-10, 0] and 1 / (1 + x) on [0, 1]. */
+typedef struct
+{
+    const int16_t *exp_lut;
+    const int16_t *one_by_one_lut;
+} cmsis_nn_softmax_lut_s16;
+
 #endif /* ARM_NN_TYPES_H */
 """#),
     ("cmsis_nn/arm_nnfunctions.h", #"""
@@ -919,11 +1254,215 @@ void arm_relu6_s8(int8_t *data, uint16_t size);
 /** In-place max(x, 0) of raw int8 values (no requantization). */
 void arm_relu_q7(int8_t *data, uint16_t size);
 
+/*
+ * 16x8 (int16 activations, int8 weights, int64 biases), v7.0.0 signatures.  Buffer sizes are
+ * the real library's for the build (plain C, DSP, MVE); the kernels refuse a missing or smaller
+ * buffer with ARM_CMSIS_NN_ARG_ERROR, as the real ones refuse a missing one.
+ */
+arm_cmsis_nn_status arm_convolve_wrapper_s16(const cmsis_nn_context *ctx,
+                                             const cmsis_nn_conv_params *conv_params,
+                                             const cmsis_nn_per_channel_quant_params *quant_params,
+                                             const cmsis_nn_dims *input_dims,
+                                             const int16_t *input_data,
+                                             const cmsis_nn_dims *filter_dims,
+                                             const int8_t *filter_data,
+                                             const cmsis_nn_dims *bias_dims,
+                                             const cmsis_nn_bias_data *bias_data,
+                                             const cmsis_nn_dims *output_dims,
+                                             int16_t *output_data);
+int32_t arm_convolve_wrapper_s16_get_buffer_size(const cmsis_nn_conv_params *conv_params,
+                                                 const cmsis_nn_dims *input_dims,
+                                                 const cmsis_nn_dims *filter_dims,
+                                                 const cmsis_nn_dims *output_dims);
+arm_cmsis_nn_status arm_convolve_s16(const cmsis_nn_context *ctx,
+                                     const cmsis_nn_conv_params *conv_params,
+                                     const cmsis_nn_per_channel_quant_params *quant_params,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int16_t *input_data,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const int8_t *filter_data,
+                                     const cmsis_nn_dims *bias_dims,
+                                     const cmsis_nn_bias_data *bias_data,
+                                     const cmsis_nn_dims *output_dims,
+                                     int16_t *output_data);
+int32_t arm_convolve_s16_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims);
+arm_cmsis_nn_status arm_depthwise_conv_wrapper_s16(const cmsis_nn_context *ctx,
+                                                   const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                   const cmsis_nn_per_channel_quant_params *quant_params,
+                                                   const cmsis_nn_dims *input_dims,
+                                                   const int16_t *input_data,
+                                                   const cmsis_nn_dims *filter_dims,
+                                                   const int8_t *filter_data,
+                                                   const cmsis_nn_dims *bias_dims,
+                                                   const int64_t *bias_data,
+                                                   const cmsis_nn_dims *output_dims,
+                                                   int16_t *output_data);
+int32_t arm_depthwise_conv_wrapper_s16_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                       const cmsis_nn_dims *input_dims,
+                                                       const cmsis_nn_dims *filter_dims,
+                                                       const cmsis_nn_dims *output_dims);
+arm_cmsis_nn_status arm_depthwise_conv_s16(const cmsis_nn_context *ctx,
+                                           const cmsis_nn_dw_conv_params *dw_conv_params,
+                                           const cmsis_nn_per_channel_quant_params *quant_params,
+                                           const cmsis_nn_dims *input_dims,
+                                           const int16_t *input_data,
+                                           const cmsis_nn_dims *filter_dims,
+                                           const int8_t *filter_data,
+                                           const cmsis_nn_dims *bias_dims,
+                                           const int64_t *bias_data,
+                                           const cmsis_nn_dims *output_dims,
+                                           int16_t *output_data);
+int32_t arm_depthwise_conv_fast_s16_get_buffer_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims);
+arm_cmsis_nn_status arm_fully_connected_s16(const cmsis_nn_context *ctx,
+                                            const cmsis_nn_fc_params *fc_params,
+                                            const cmsis_nn_per_tensor_quant_params *quant_params,
+                                            const cmsis_nn_dims *input_dims,
+                                            const int16_t *input_data,
+                                            const cmsis_nn_dims *filter_dims,
+                                            const int8_t *filter_data,
+                                            const cmsis_nn_dims *bias_dims,
+                                            const int64_t *bias_data,
+                                            const cmsis_nn_dims *output_dims,
+                                            int16_t *output_data);
+int32_t arm_fully_connected_s16_get_buffer_size(const cmsis_nn_dims *filter_dims);
+arm_cmsis_nn_status arm_avgpool_s16(const cmsis_nn_context *ctx,
+                                    const cmsis_nn_pool_params *pool_params,
+                                    const cmsis_nn_dims *input_dims,
+                                    const int16_t *input_data,
+                                    const cmsis_nn_dims *filter_dims,
+                                    const cmsis_nn_dims *output_dims,
+                                    int16_t *output_data);
+int32_t arm_avgpool_s16_get_buffer_size(const int dim_dst_width, const int ch_src);
+arm_cmsis_nn_status arm_max_pool_s16(const cmsis_nn_context *ctx,
+                                     const cmsis_nn_pool_params *pool_params,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int16_t *src,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const cmsis_nn_dims *output_dims,
+                                     int16_t *dst);
+arm_cmsis_nn_status arm_softmax_s16(const int16_t *input,
+                                    const int32_t num_rows,
+                                    const int32_t row_size,
+                                    const int32_t mult,
+                                    const int32_t shift,
+                                    const cmsis_nn_softmax_lut_s16 *softmax_params,
+                                    int16_t *output);
+arm_cmsis_nn_status arm_elementwise_add_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_1_mult,
+                                            const int32_t input_1_shift,
+                                            const int32_t input_2_offset,
+                                            const int32_t input_2_mult,
+                                            const int32_t input_2_shift,
+                                            const int32_t left_shift,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size);
+arm_cmsis_nn_status arm_elementwise_mul_s16(const int16_t *input_1_vect,
+                                            const int16_t *input_2_vect,
+                                            const int32_t input_1_offset,
+                                            const int32_t input_2_offset,
+                                            int16_t *output,
+                                            const int32_t out_offset,
+                                            const int32_t out_mult,
+                                            const int32_t out_shift,
+                                            const int32_t out_activation_min,
+                                            const int32_t out_activation_max,
+                                            const int32_t block_size);
+
 #ifdef __cplusplus
 }
 #endif
 
 #endif /* ARM_NNFUNCTIONS_H */
+"""#),
+    ("cmsis_nn/arm_pool_s16.c", #"""
+/*
+ * arm_pool_s16.c - host stand-in for CMSIS-NN v7.0.0's arm_avgpool_s16 and
+ * arm_max_pool_s16, computing what TFLite Micro's reference int16 AveragePool
+ * and MaxPool do (only in-bounds window elements count; the average rounds
+ * half away from zero).  arm_avgpool_s16 needs ch_src * 4 bytes of scratch on
+ * DSP builds (none on plain C and MVE) and refuses less.
+ */
+#include "arm_nnfunctions.h"
+#include "arm_s16_target.h"
+#include "../tinyc/tinyc_fixedpoint.h"
+
+int32_t arm_avgpool_s16_get_buffer_size(const int dim_dst_width, const int ch_src)
+{
+    (void)dim_dst_width;
+#if defined(TINYC_S16_DSP) && !defined(TINYC_S16_MVEI)
+    return ch_src * (int32_t)sizeof(int32_t);
+#else
+    (void)ch_src;
+    return 0;
+#endif
+}
+
+static arm_cmsis_nn_status pool_s16(int is_max, const cmsis_nn_pool_params *p, const cmsis_nn_dims *input_dims,
+                                    const int16_t *input_data, const cmsis_nn_dims *filter_dims,
+                                    const cmsis_nn_dims *output_dims, int16_t *output_data)
+{
+    const int32_t in_h = input_dims->h, in_w = input_dims->w, ch = input_dims->c;
+    const int32_t out_h = output_dims->h, out_w = output_dims->w;
+    int32_t b, oy, ox, c, y, x;
+    if (input_dims->n < 1) return ARM_CMSIS_NN_ARG_ERROR;
+    for (b = 0; b < input_dims->n; b++) {
+        for (oy = 0; oy < out_h; oy++) {
+            const int32_t y0 = oy * p->stride.h - p->padding.h;
+            const int32_t ky0 = tinyc_max_i32(0, -y0), ky1 = tinyc_min_i32(filter_dims->h, in_h - y0);
+            for (ox = 0; ox < out_w; ox++) {
+                const int32_t x0 = ox * p->stride.w - p->padding.w;
+                const int32_t kx0 = tinyc_max_i32(0, -x0), kx1 = tinyc_min_i32(filter_dims->w, in_w - x0);
+                for (c = 0; c < ch; c++) {
+                    int32_t acc = is_max ? INT16_MIN : 0, count = 0;
+                    for (y = ky0; y < ky1; y++) {
+                        for (x = kx0; x < kx1; x++) {
+                            const int32_t v = input_data[(((int64_t)b * in_h + y0 + y) * in_w + x0 + x) * ch + c];
+                            acc = is_max ? tinyc_max_i32(acc, v) : acc + v;
+                            count++;
+                        }
+                    }
+                    if (count == 0) return ARM_CMSIS_NN_ARG_ERROR;
+                    if (!is_max) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                    output_data[(((int64_t)b * out_h + oy) * out_w + ox) * ch + c] =
+                        (int16_t)tinyc_clamp_i32(acc, p->activation.min, p->activation.max);
+                }
+            }
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+arm_cmsis_nn_status arm_avgpool_s16(const cmsis_nn_context *ctx,
+                                    const cmsis_nn_pool_params *pool_params,
+                                    const cmsis_nn_dims *input_dims,
+                                    const int16_t *input_data,
+                                    const cmsis_nn_dims *filter_dims,
+                                    const cmsis_nn_dims *output_dims,
+                                    int16_t *output_data)
+{
+    const int32_t need = arm_avgpool_s16_get_buffer_size(output_dims->w, input_dims->c);
+    if (need > 0 && (ctx->buf == NULL || ctx->size < need)) return ARM_CMSIS_NN_ARG_ERROR;
+    return pool_s16(0, pool_params, input_dims, input_data, filter_dims, output_dims, output_data);
+}
+
+arm_cmsis_nn_status arm_max_pool_s16(const cmsis_nn_context *ctx,
+                                     const cmsis_nn_pool_params *pool_params,
+                                     const cmsis_nn_dims *input_dims,
+                                     const int16_t *src,
+                                     const cmsis_nn_dims *filter_dims,
+                                     const cmsis_nn_dims *output_dims,
+                                     int16_t *dst)
+{
+    (void)ctx;
+    return pool_s16(1, pool_params, input_dims, src, filter_dims, output_dims, dst);
+}
 """#),
     ("cmsis_nn/arm_pool_s8.c", #"""
 /*
@@ -1039,6 +1578,80 @@ void arm_relu_q7(int8_t *data, uint16_t size)
     for (i = 0; i < size; i++) {
         data[i] = data[i] < 0 ? 0 : data[i];
     }
+}
+"""#),
+    ("cmsis_nn/arm_s16_target.h", #"""
+/*
+ * arm_s16_target.h - the build flags CMSIS-NN v7.0.0 derives from the compiler
+ * (ARM_MATH_DSP, ARM_MATH_MVEI), for the s16 stand-in kernels' buffer sizes:
+ * the same per build as the real library's *_get_buffer_size.
+ */
+#ifndef ARM_S16_TARGET_H
+#define ARM_S16_TARGET_H
+
+#if defined(__ARM_FEATURE_MVE) && ((__ARM_FEATURE_MVE & 1) == 1)
+#define TINYC_S16_MVEI 1
+#endif
+#if (defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1)) || defined(TINYC_S16_MVEI)
+#define TINYC_S16_DSP 1
+#endif
+
+#endif /* ARM_S16_TARGET_H */
+"""#),
+    ("cmsis_nn/arm_softmax_s16.c", #"""
+/*
+ * arm_softmax_s16.c - host stand-in for CMSIS-NN v7.0.0's arm_softmax_s16,
+ * computing what TFLite Micro's reference SoftmaxInt16 does with the two
+ * 513-entry tables its Prepare builds (passed in softmax_params; NULL tables
+ * are refused as the real function refuses them).
+ */
+#include "arm_nnfunctions.h"
+#include "../tinyc/tinyc_fixedpoint.h"
+
+/* TFLite's LUTLookup for int16: 9 bits index, 7 bits interpolate. */
+static int16_t lut_lookup_s16(int16_t value, const int16_t *lut)
+{
+    const int32_t index = 256 + (value >> 7);
+    const int32_t offset = value & 0x7f;
+    const int32_t base = lut[index];
+    const int32_t slope = lut[index + 1] - base;
+    return (int16_t)(base + ((slope * offset + 64) >> 7));
+}
+
+arm_cmsis_nn_status arm_softmax_s16(const int16_t *input,
+                                    const int32_t num_rows,
+                                    const int32_t row_size,
+                                    const int32_t mult,
+                                    const int32_t shift,
+                                    const cmsis_nn_softmax_lut_s16 *softmax_params,
+                                    int16_t *output)
+{
+    int32_t r, c;
+    if (softmax_params->exp_lut == NULL || softmax_params->one_by_one_lut == NULL) return ARM_CMSIS_NN_ARG_ERROR;
+    for (r = 0; r < num_rows; r++) {
+        const int16_t *in = input + (int64_t)r * row_size;
+        int16_t *out = output + (int64_t)r * row_size;
+        int32_t max = INT16_MIN, sum = 0, headroom, shifted_sum, right_shift;
+        int16_t reciprocal;
+        for (c = 0; c < row_size; c++) max = tinyc_max_i32(max, in[c]);
+        for (c = 0; c < row_size; c++) {
+            const int32_t scaled = tinyc_requantize(in[c] - max, mult, shift) + 32767;
+            out[c] = lut_lookup_s16((int16_t)tinyc_clamp_i32(scaled, INT16_MIN, INT16_MAX), softmax_params->exp_lut);
+            sum += out[c];
+        }
+        headroom = tinyc_clz32((uint32_t)sum);
+        if (headroom < 1 || headroom > 30) return ARM_CMSIS_NN_ARG_ERROR;
+        shifted_sum = (int32_t)((((int64_t)sum << (headroom - 1)) + (1 << 13)) >> 14);
+        reciprocal = lut_lookup_s16((int16_t)tinyc_clamp_i32(shifted_sum - ((1 << 15) + (1 << 16)), INT16_MIN, INT16_MAX),
+                                    softmax_params->one_by_one_lut);
+        right_shift = 31 - headroom;
+        for (c = 0; c < row_size; c++) {
+            const int32_t v =
+                (int32_t)(((int64_t)out[c] * reciprocal + ((int64_t)1 << (right_shift - 1))) >> right_shift);
+            out[c] = (int16_t)tinyc_clamp_i32(v, 0, 32767);
+        }
+    }
+    return ARM_CMSIS_NN_SUCCESS;
 }
 """#),
     ("cmsis_nn/arm_softmax_s8.c", #"""
@@ -1922,6 +2535,15 @@ static inline int tinyc_clz32(uint32_t x)
     return n;
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier(int64_t, ...) (CMSIS-NN's arm_nn_requantize_s64 with
+ * REDUCE_MULTIPLIER): the Q31 multiplier rounded to Q15, one rounding shift by 15 - shift. */
+static inline int32_t tinyc_requantize_s64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int64_t total_shift = 15 - shift;
+    return (int32_t)((x * reduced + ((int64_t)1 << (total_shift - 1))) >> total_shift);
+}
+
 #endif /* TINYC_FIXEDPOINT_H */
 """#),
     ("tinyc/tinyc_harness.h", #"""
@@ -2386,6 +3008,36 @@ void tinyc_unpack_s4(const uint8_t *input, int32_t count, int8_t *output);
 void tinyc_pack_s2(const int8_t *input, int32_t count, uint8_t *output);
 void tinyc_unpack_s2(const uint8_t *input, int32_t count, int8_t *output);
 
+/*
+ * 16x8 (int16 activations, zero point 0), as TFLite Micro's reference int16 kernels.
+ * Fully connected with per-output multipliers (per-channel weights) or an int32 bias:
+ * bias is int64_t[units] (64-bit accumulator) or, when bias_is_int32, int32_t[units]; may be NULL.
+ */
+void tinyc_fully_connected_s16(const int16_t *input, int32_t rows, int32_t depth, const int8_t *filter, int32_t units,
+                               const void *bias, int32_t bias_is_int32, const int32_t *multipliers,
+                               const int32_t *shifts, int32_t act_min, int32_t act_max, int16_t *output);
+/** a+b, a-b (params: mult1, shift1, mult2, shift2, out_mult, out_shift, left_shift = 15) and
+ *  a*b (params: mult, shift) of 4-D tensors with broadcasting; -1 on incompatible shapes. */
+int32_t tinyc_add_s16_broadcast(const int16_t *a, const int32_t shape_a[4], const int16_t *b,
+                                const int32_t shape_b[4], const int32_t params[7], int32_t act_min, int32_t act_max,
+                                int16_t *output);
+int32_t tinyc_sub_s16_broadcast(const int16_t *a, const int32_t shape_a[4], const int16_t *b,
+                                const int32_t shape_b[4], const int32_t params[7], int32_t act_min, int32_t act_max,
+                                int16_t *output);
+int32_t tinyc_mul_s16_broadcast(const int16_t *a, const int32_t shape_a[4], const int16_t *b,
+                                const int32_t shape_b[4], const int32_t params[7], int32_t act_min, int32_t act_max,
+                                int16_t *output);
+/** Mean over the dims in axis_mask: int32 sum requantized (1/count folded into multiplier). */
+int32_t tinyc_mean_s16(const int16_t *input, const int32_t shape[4], int32_t axis_mask, int32_t multiplier,
+                       int32_t shift, int16_t *output);
+void tinyc_quantize_f32_s16(const float *input, int32_t size, float scale, int32_t zero_point, int16_t *output);
+void tinyc_dequantize_s16_f32(const int16_t *input, int32_t size, float scale, int32_t zero_point, float *output);
+/** LOGISTIC / TANH on int16 with TFLite's 256-entry sigmoid table (the model carries it). */
+void tinyc_logistic_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift, const uint16_t table[256],
+                        int16_t *output);
+void tinyc_tanh_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift, const uint16_t table[256],
+                    int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif
@@ -2717,6 +3369,194 @@ void tinyc_sub_s8(const int8_t *input_1, const int8_t *input_2, int32_t input_1_
                              tinyc_requantize(b, input_2_mult, input_2_shift);
         const int32_t out = tinyc_requantize(diff, out_mult, out_shift) + out_offset;
         output[i] = (int8_t)tinyc_clamp_i32(out, out_activation_min, out_activation_max);
+    }
+}
+"""#),
+    ("tinyc/tinyc_s16.c", #"""
+/*
+ * tinyc_s16.c - tinyc's own 16x8 kernels, for what CMSIS-NN v7.0.0 has no s16
+ * function for: per-channel (or int32-bias) fully connected, broadcast
+ * add/sub/mul, mean, logistic, tanh, and the float<->int16 edges.  Each
+ * computes what TFLite Micro's reference int16 kernel does.
+ */
+#include <math.h>
+
+#include "tinyc_kernels.h"
+#include "tinyc_fixedpoint.h"
+
+void tinyc_fully_connected_s16(const int16_t *input, int32_t rows, int32_t depth, const int8_t *filter, int32_t units,
+                               const void *bias, int32_t bias_is_int32, const int32_t *multipliers,
+                               const int32_t *shifts, int32_t act_min, int32_t act_max, int16_t *output)
+{
+    int32_t r, u, d;
+    for (r = 0; r < rows; r++) {
+        for (u = 0; u < units; u++) {
+            int64_t acc = 0;
+            int32_t v;
+            for (d = 0; d < depth; d++) acc += (int64_t)filter[(int64_t)u * depth + d] * input[(int64_t)r * depth + d];
+            if (bias_is_int32) {
+                const int32_t b = bias != NULL ? ((const int32_t *)bias)[u] : 0;
+                v = tinyc_requantize((int32_t)((uint32_t)(int32_t)acc + (uint32_t)b), multipliers[u], shifts[u]);
+            } else {
+                if (bias != NULL) acc += ((const int64_t *)bias)[u];
+                v = tinyc_requantize_s64(acc, multipliers[u], shifts[u]);
+            }
+            output[(int64_t)r * units + u] = (int16_t)tinyc_clamp_i32(v, act_min, act_max);
+        }
+    }
+}
+
+/* Index of the element of a 4-D input (broadcast dims of size 1) for output index (d0..d3). */
+static int64_t bcast_index(const int32_t s[4], const int32_t o[4])
+{
+    int64_t i = 0;
+    int k;
+    for (k = 0; k < 4; k++) i = i * s[k] + (s[k] == 1 ? 0 : o[k]);
+    return i;
+}
+
+static int32_t binary_s16(int kind, const int16_t *a, const int32_t sa[4], const int16_t *b, const int32_t sb[4],
+                          const int32_t p[7], int32_t act_min, int32_t act_max, int16_t *out)
+{
+    int32_t shape[4], o[4];
+    int64_t n = 0;
+    int k;
+    for (k = 0; k < 4; k++) {
+        if (sa[k] <= 0 || sb[k] <= 0 || (sa[k] != sb[k] && sa[k] != 1 && sb[k] != 1)) return -1;
+        shape[k] = sa[k] > sb[k] ? sa[k] : sb[k];
+    }
+    for (o[0] = 0; o[0] < shape[0]; o[0]++)
+        for (o[1] = 0; o[1] < shape[1]; o[1]++)
+            for (o[2] = 0; o[2] < shape[2]; o[2]++)
+                for (o[3] = 0; o[3] < shape[3]; o[3]++, n++) {
+                    const int32_t x = a[bcast_index(sa, o)], y = b[bcast_index(sb, o)];
+                    int32_t v;
+                    if (kind == 2) {
+                        v = tinyc_requantize(x * y, p[0], p[1]);
+                    } else {
+                        const int32_t u = tinyc_requantize((int32_t)((uint32_t)x << p[6]), p[0], p[1]);
+                        const int32_t w = tinyc_requantize((int32_t)((uint32_t)y << p[6]), p[2], p[3]);
+                        v = tinyc_requantize(kind == 0 ? u + w : u - w, p[4], p[5]);
+                    }
+                    out[n] = (int16_t)tinyc_clamp_i32(v, act_min, act_max);
+                }
+    return 0;
+}
+
+int32_t tinyc_add_s16_broadcast(const int16_t *a, const int32_t shape_a[4], const int16_t *b,
+                                const int32_t shape_b[4], const int32_t params[7], int32_t act_min, int32_t act_max,
+                                int16_t *output)
+{
+    return binary_s16(0, a, shape_a, b, shape_b, params, act_min, act_max, output);
+}
+
+int32_t tinyc_sub_s16_broadcast(const int16_t *a, const int32_t shape_a[4], const int16_t *b,
+                                const int32_t shape_b[4], const int32_t params[7], int32_t act_min, int32_t act_max,
+                                int16_t *output)
+{
+    return binary_s16(1, a, shape_a, b, shape_b, params, act_min, act_max, output);
+}
+
+int32_t tinyc_mul_s16_broadcast(const int16_t *a, const int32_t shape_a[4], const int16_t *b,
+                                const int32_t shape_b[4], const int32_t params[7], int32_t act_min, int32_t act_max,
+                                int16_t *output)
+{
+    return binary_s16(2, a, shape_a, b, shape_b, params, act_min, act_max, output);
+}
+
+int32_t tinyc_mean_s16(const int16_t *input, const int32_t shape[4], int32_t axis_mask, int32_t multiplier,
+                       int32_t shift, int16_t *output)
+{
+    int32_t o[4], r[4], lim[4];
+    int64_t n = 0;
+    int k;
+    for (k = 0; k < 4; k++) {
+        if (shape[k] <= 0) return -1;
+        lim[k] = (axis_mask >> k) & 1 ? 1 : shape[k];
+    }
+    for (o[0] = 0; o[0] < lim[0]; o[0]++)
+        for (o[1] = 0; o[1] < lim[1]; o[1]++)
+            for (o[2] = 0; o[2] < lim[2]; o[2]++)
+                for (o[3] = 0; o[3] < lim[3]; o[3]++, n++) {
+                    uint32_t sum = 0;
+                    for (r[0] = 0; r[0] < (lim[0] == 1 ? shape[0] : 1); r[0]++)
+                        for (r[1] = 0; r[1] < (lim[1] == 1 ? shape[1] : 1); r[1]++)
+                            for (r[2] = 0; r[2] < (lim[2] == 1 ? shape[2] : 1); r[2]++)
+                                for (r[3] = 0; r[3] < (lim[3] == 1 ? shape[3] : 1); r[3]++) {
+                                    int64_t i = 0;
+                                    for (k = 0; k < 4; k++) i = i * shape[k] + o[k] + r[k];
+                                    sum += (uint32_t)(int32_t)input[i];
+                                }
+                    output[n] = (int16_t)tinyc_clamp_i32(tinyc_requantize((int32_t)sum, multiplier, shift), INT16_MIN,
+                                                         INT16_MAX);
+                }
+    return 0;
+}
+
+void tinyc_quantize_f32_s16(const float *input, int32_t size, float scale, int32_t zero_point, int16_t *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++) {
+        const float r = roundf(input[i] / scale); /* half away from zero, as TfLiteRound */
+        const int32_t q = r >= 2147483648.0f ? INT32_MAX : r <= -2147483648.0f ? INT32_MIN : (int32_t)r;
+        output[i] = (int16_t)tinyc_clamp_i32((int32_t)((uint32_t)q + (uint32_t)zero_point), INT16_MIN, INT16_MAX);
+    }
+}
+
+void tinyc_dequantize_s16_f32(const int16_t *input, int32_t size, float scale, int32_t zero_point, float *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++) output[i] = (float)((double)scale * (double)(input[i] - zero_point));
+}
+
+/* reference_integer_ops::Logistic / Tanh for int16 (TFLite's sigmoid table, interpolated). */
+void tinyc_logistic_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift, const uint16_t table[256],
+                        int16_t *output)
+{
+    int32_t i, round;
+    if (multiplier == 0) {
+        multiplier = 3 << shift;
+        shift = 0;
+    }
+    round = shift > 0 ? 1 << (shift - 1) : 0;
+    for (i = 0; i < size; i++) {
+        const int32_t x = (input[i] * multiplier + round) >> shift;
+        const uint32_t ax = (uint32_t)(x < 0 ? -x : x);
+        const uint32_t uh = ax >> 9;
+        uint32_t r;
+        if (uh >= 255) {
+            r = 0x7FFFu << 10;
+        } else {
+            const uint32_t ua = table[uh], ub = table[uh + 1];
+            r = (ua << 9) + (ax & 0x1ff) * (ub - ua);
+        }
+        r = x >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1;
+        output[i] = (int16_t)(r >> 10);
+    }
+}
+
+void tinyc_tanh_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift, const uint16_t table[256],
+                    int16_t *output)
+{
+    int32_t i, round;
+    if (multiplier == 0) {
+        multiplier = 3 << shift;
+        shift = 0;
+    }
+    round = shift > 0 ? 1 << (shift - 1) : 0;
+    for (i = 0; i < size; i++) {
+        const int32_t x = (input[i] * multiplier + round) >> shift;
+        const uint32_t ax = (uint32_t)(x < 0 ? -x : x);
+        const uint32_t uh = ax >> 8;
+        int32_t r;
+        if (uh >= 255) {
+            r = 0xFFFF << 8;
+        } else {
+            const uint32_t ua = table[uh], ub = table[uh + 1];
+            r = (int32_t)((ua << 8) + (ax & 0xff) * (ub - ua));
+        }
+        r = x >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+        output[i] = (int16_t)(r >> 8);
     }
 }
 """#),

@@ -18,6 +18,7 @@ public enum Target: String, CaseIterable, Sendable {
   /// need none). The host stand-in in Backends/Runtime needs none; the emitted code checks
   /// at run time that the library's own `*_get_buffer_size` fits in what was planned.
   public func scratchBytes(_ op: Op, _ g: Graph) -> Int {
+    if let s16 = scratchBytesS16(op, g) { return s16 }
     guard self != .host, let x = op.inputs.first, g.type(of: x).elementType == .i8 else { return 0 }
     let input = g.type(of: x).shape
     switch op.kind {

@@ -114,7 +114,8 @@ func prepareMean16(_ c: OpContext, axes: [Int]) throws -> Kernel {
   }
   let map = outIndex
   let outCount = c.y.elementCount
-  let (m, sh) = meanMultiplier(Double(sIn) / Double(sOut), count: axes.reduce(1) { $0 * inShape[$1] })
+  let r = KernelParams.mean(inputScale: sIn, outputScale: sOut, count: axes.reduce(1) { $0 * inShape[$1] })
+  let (m, sh) = (r.multiplier, Int(r.shift))
   return { ins in
     let x = try ins[0].int16s()
     var sum = [Int32](repeating: 0, count: outCount)

@@ -24,7 +24,7 @@ import TinyIR
   static let foldable: Set<String> = ["SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION", "DEQUANTIZE"]
 
   static let elementTypes: [String: ElementType] = [
-    "FLOAT32": .f32, "INT32": .i32, "INT16": .i16, "INT8": .i8, "UINT8": .u8, "INT4": .i4,
+    "FLOAT32": .f32, "INT64": .i64, "INT32": .i32, "INT16": .i16, "INT8": .i8, "UINT8": .u8, "INT4": .i4,
   ]
 
   /// Compares an imported graph with the oracle's description, value by value and op by op.

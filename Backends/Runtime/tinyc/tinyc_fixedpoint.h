@@ -231,4 +231,13 @@ static inline int tinyc_clz32(uint32_t x)
     return n;
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier(int64_t, ...) (CMSIS-NN's arm_nn_requantize_s64 with
+ * REDUCE_MULTIPLIER): the Q31 multiplier rounded to Q15, one rounding shift by 15 - shift. */
+static inline int32_t tinyc_requantize_s64(int64_t x, int32_t multiplier, int32_t shift)
+{
+    const int64_t reduced = multiplier < 0x7FFF0000 ? (multiplier + (1 << 15)) >> 16 : 0x7FFF;
+    const int64_t total_shift = 15 - shift;
+    return (int32_t)((x * reduced + ((int64_t)1 << (total_shift - 1))) >> total_shift);
+}
+
 #endif /* TINYC_FIXEDPOINT_H */

@@ -295,6 +295,36 @@ void tinyc_unpack_s4(const uint8_t *input, int32_t count, int8_t *output);
 void tinyc_pack_s2(const int8_t *input, int32_t count, uint8_t *output);
 void tinyc_unpack_s2(const uint8_t *input, int32_t count, int8_t *output);
 
+/*
+ * 16x8 (int16 activations, zero point 0), as TFLite Micro's reference int16 kernels.
+ * Fully connected with per-output multipliers (per-channel weights) or an int32 bias:
+ * bias is int64_t[units] (64-bit accumulator) or, when bias_is_int32, int32_t[units]; may be NULL.
+ */
+void tinyc_fully_connected_s16(const int16_t *input, int32_t rows, int32_t depth, const int8_t *filter, int32_t units,
+                               const void *bias, int32_t bias_is_int32, const int32_t *multipliers,
+                               const int32_t *shifts, int32_t act_min, int32_t act_max, int16_t *output);
+/** a+b, a-b (params: mult1, shift1, mult2, shift2, out_mult, out_shift, left_shift = 15) and
+ *  a*b (params: mult, shift) of 4-D tensors with broadcasting; -1 on incompatible shapes. */
+int32_t tinyc_add_s16_broadcast(const int16_t *a, const int32_t shape_a[4], const int16_t *b,
+                                const int32_t shape_b[4], const int32_t params[7], int32_t act_min, int32_t act_max,
+                                int16_t *output);
+int32_t tinyc_sub_s16_broadcast(const int16_t *a, const int32_t shape_a[4], const int16_t *b,
+                                const int32_t shape_b[4], const int32_t params[7], int32_t act_min, int32_t act_max,
+                                int16_t *output);
+int32_t tinyc_mul_s16_broadcast(const int16_t *a, const int32_t shape_a[4], const int16_t *b,
+                                const int32_t shape_b[4], const int32_t params[7], int32_t act_min, int32_t act_max,
+                                int16_t *output);
+/** Mean over the dims in axis_mask: int32 sum requantized (1/count folded into multiplier). */
+int32_t tinyc_mean_s16(const int16_t *input, const int32_t shape[4], int32_t axis_mask, int32_t multiplier,
+                       int32_t shift, int16_t *output);
+void tinyc_quantize_f32_s16(const float *input, int32_t size, float scale, int32_t zero_point, int16_t *output);
+void tinyc_dequantize_s16_f32(const int16_t *input, int32_t size, float scale, int32_t zero_point, float *output);
+/** LOGISTIC / TANH on int16 with TFLite's 256-entry sigmoid table (the model carries it). */
+void tinyc_logistic_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift, const uint16_t table[256],
+                        int16_t *output);
+void tinyc_tanh_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift, const uint16_t table[256],
+                    int16_t *output);
+
 #ifdef __cplusplus
 }
 #endif
