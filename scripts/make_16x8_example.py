@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Build Examples/ops_16x8.tflite: the 16x8 operators keras_cnn_16x8 does not use, with TFLM goldens.
+"""Build Examples/ops_16x8.tflite and bias32_16x8.tflite: 16x8 cases keras_cnn_16x8 lacks, with TFLM goldens.
 
 Usage:
     python3 scripts/make_16x8_example.py [--out-dir Examples] [--no-goldens]
@@ -10,7 +10,12 @@ and a representative dataset of 32 uniform(-1, 1) inputs, float32 input and outp
 QUANTIZE (f32 -> int16), CONV_2D with fused RELU, MUL by a scalar (a BatchNormalization after the RELU),
 MAX_POOL_2D, DEPTHWISE_CONV_2D with fused RELU6, ADD (residual), a stride-2 VALID CONV_2D, AVERAGE_POOL_2D,
 MEAN (GlobalAveragePooling2D), FULLY_CONNECTED with int64 biases, LOGISTIC, MUL (squeeze-excite), TANH,
-SOFTMAX and DEQUANTIZE (int16 -> f32). Goldens: scripts/make_goldens.py (TFLite Micro, every layer).
+SOFTMAX and DEQUANTIZE (int16 -> f32).
+bias32_16x8: CONV_2D (fused RELU) -> RESHAPE -> FULLY_CONNECTED with int32 biases
+(converter option _experimental_full_integer_quantization_bias_type = tf.int32), which TFLite Micro runs
+with 32-bit accumulators and the 32-bit requantization. (Not on a depthwise convolution: TFLite Micro
+reads a 16x8 depthwise bias as int64 whatever its type, so tinyc refuses an int32 one there.)
+Goldens: scripts/make_goldens.py (TFLite Micro, every layer).
 """
 
 import argparse
@@ -47,29 +52,47 @@ def build():
     return keras.Model(inp, L.Softmax()(x))
 
 
+def build_bias32():
+    keras.utils.set_random_seed(3)
+    inp = keras.Input((8, 8, 2), batch_size=1)
+    x = L.Conv2D(6, 3, activation="relu", bias_initializer="random_normal")(inp)
+    x = L.Dense(10, bias_initializer="random_normal")(L.Flatten()(x))
+    return keras.Model(inp, x)
+
+
+def convert(model, shape, bias32):
+    rng = np.random.default_rng(0)
+
+    def representative_dataset():
+        for _ in range(32):
+            yield [rng.uniform(-1, 1, (1,) + shape).astype(np.float32)]
+
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = representative_dataset
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
+    if bias32:
+        conv._experimental_full_integer_quantization_bias_type = tf.int32
+    return conv.convert()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--out-dir", default=os.path.join(root, "Examples"))
     ap.add_argument("--no-goldens", action="store_true")
     args = ap.parse_args()
-    rng = np.random.default_rng(0)
-
-    def representative_dataset():
-        for _ in range(32):
-            yield [rng.uniform(-1, 1, (1, 16, 16, 3)).astype(np.float32)]
-
-    conv = tf.lite.TFLiteConverter.from_keras_model(build())
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = representative_dataset
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8]
-    path = os.path.join(args.out_dir, "ops_16x8.tflite")
-    with open(path, "wb") as f:
-        f.write(conv.convert())
-    print("wrote", path)
+    paths = []
+    for name, model, shape, bias32 in [("ops_16x8", build(), (16, 16, 3), False),
+                                       ("bias32_16x8", build_bias32(), (8, 8, 2), True)]:
+        path = os.path.join(args.out_dir, name + ".tflite")
+        with open(path, "wb") as f:
+            f.write(convert(model, shape, bias32))
+        print("wrote", path)
+        paths.append(path)
     if not args.no_goldens:
         subprocess.check_call([sys.executable, os.path.join(root, "scripts", "make_goldens.py"),
-                               "--examples", args.out_dir, path])
+                               "--examples", args.out_dir] + paths)
 
 
 if __name__ == "__main__":

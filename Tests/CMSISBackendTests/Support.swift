@@ -13,6 +13,7 @@ enum Paths {
   static let exampleModels = [
     "ds_cnn_s", "mobilenet_s", "resnet_s", "ops_int8", "float_s", "quant_io_s",
     "keras_cnn_int8", "keras_har_int8", "keras_gap_int8", "keras_ae_int8", "keras_cnn_16x8", "ops_16x8",
+    "bias32_16x8",
   ]
   static let mlperfModels = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
 
