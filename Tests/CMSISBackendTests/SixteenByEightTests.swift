@@ -1,5 +1,6 @@
 import CMSISBackend
 import Foundation
+import Interpreter
 import Testing
 import TinyC
 import TinyIR
@@ -97,5 +98,26 @@ import TinyIR
       // NAME_invoke returns -(op index + 1): op 4 is the depthwise convolution (exit status 251).
       #expect("\(error)".contains("exited with 251"), "\(error)")
     }
+  }
+
+  /// Pad, transpose and strided slice move int16 elements (2 bytes each) in the C exactly as
+  /// the interpreter does.
+  @Test(.enabled(if: hostAvailable)) func dataMovementOnInt16MatchesTheInterpreter() throws {
+    let g = try Parser.parse(
+      """
+      graph @moves(%in: 1x4x5x3xi16 q(0.001, 0)) -> (1x3x6x2xi16 q(0.001, 0)) {
+        %p = pad(%in) {paddings [0, 0, 1, 1, 0, 2, 0, 0]} : 1x6x7x3xi16 q(0.001, 0)
+        %t = transpose(%p) {perm [0, 3, 1, 2]} : 1x3x6x7xi16 q(0.001, 0)
+        %s = strided_slice(%t) {begin [0, 0, 0, 1], end [1, 3, 6, 7], strides [1, 1, 1, 3]} : 1x3x6x2xi16 q(0.001, 0)
+        return %s
+      }
+      """)
+    let x = NDArray.pack((0..<60).map { $0 * 997 % 65536 - 32768 }, as: .i16, shape: [1, 4, 5, 3])
+    let want = try Interpreter(g).run([x])
+    let dir = Paths.temporary("s16-moves")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let got = try CRunner.run(g, inputs: [x], backend: .c, options: Compiler.Options(), workDirectory: dir).outputs
+    #expect(got == want)
+    #expect(Set(want[0].integers).count > 20, "the slice must carry distinct values")
   }
 }
