@@ -289,7 +289,12 @@ struct Importer {
     let et: ElementType
     switch t.type {
     case T.float32: et = .f32
-    case T.int64: et = .i64
+    case T.int64:
+      // 16x8 layers carry int64 biases; no kernel reads or writes int64 activations.
+      guard t.data != nil else {
+        throw TFLiteError("element type INT64 is not supported except for constants (16x8 biases)", at: .tensor(j))
+      }
+      et = .i64
     case T.int32: et = .i32
     case T.int16: et = .i16
     case T.int8: et = .i8
