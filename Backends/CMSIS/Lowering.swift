@@ -441,6 +441,23 @@ struct Lowering {
       c.line("    const int32_t strides[\(xt.rank)] = {\(list(s))};")
       c.line(
         "    if (tinyc_strided_slice(\(X), \(isFloat ? 4 : 1), \(xt.rank), in_shape, begin, end, strides, \(Y)) != 0) return -\(i + 1);")
+    case .div, .prelu:
+      // Float only (as the interpreter): ONNX Div (often by a constant) and PRelu, broadcast in 4-D.
+      guard isFloat, yt.rank <= 4 else { throw fail(i, op, "\(op.kind.mnemonic) is lowered for float32 of rank 4 or less") }
+      let b = op.inputs[1]
+      func pad4(_ s: [Int]) -> String { (Array(repeating: 1, count: 4 - s.count) + s).map(String.init).joined(separator: ", ") }
+      c.line("    const int32_t shape_1[4] = {\(pad4(xt.shape))};")
+      c.line("    const int32_t shape_2[4] = {\(pad4(g[b].type.shape))};")
+      if case .div(let act) = op.kind {
+        let (lo, hi) = Self.floatRange(act)
+        c.line(
+          "    if (tinyc_div_f32_broadcast(\(X), shape_1, \(try ptr(b, i, op)), shape_2, \(lo), \(hi), \(Y)) != 0) return -\(i + 1);")
+      } else {
+        c.line("    if (tinyc_prelu_f32_broadcast(\(X), shape_1, \(try ptr(b, i, op)), shape_2, \(Y)) != 0) return -\(i + 1);")
+      }
+    case .hardSigmoid(let alpha, let beta):
+      guard isFloat else { throw fail(i, op, "hard_sigmoid is lowered for float32 only") }
+      c.line("    tinyc_hard_sigmoid_f32(\(X), \(n), \(CSource.float(alpha)), \(CSource.float(beta)), \(Y));")
     default:
       throw fail(i, op, "the C back-end cannot lower \(op.kind.mnemonic) yet (run the passes that remove it first)")
     }

@@ -2004,6 +2004,31 @@ int32_t tinyc_mul_f32_broadcast(const float *a, const int32_t shape_a[4], const 
     TINYC_BROADCAST_LOOPS(p, { output[o_] = clampf(a[i1_] * b[i2_], act_min, act_max); });
     return 0;
 }
+
+int32_t tinyc_div_f32_broadcast(const float *a, const int32_t shape_a[4], const float *b, const int32_t shape_b[4],
+                                float act_min, float act_max, float *output)
+{
+    broadcast_plan p;
+    if (plan_broadcast(shape_a, shape_b, &p) != 0) {
+        return -1;
+    }
+    TINYC_BROADCAST_LOOPS(p, { output[o_] = clampf(a[i1_] / b[i2_], act_min, act_max); });
+    return 0;
+}
+
+int32_t tinyc_prelu_f32_broadcast(const float *a, const int32_t shape_a[4], const float *slope,
+                                  const int32_t shape_slope[4], float *output)
+{
+    broadcast_plan p;
+    if (plan_broadcast(shape_a, shape_slope, &p) != 0) {
+        return -1;
+    }
+    TINYC_BROADCAST_LOOPS(p, {
+        const float v = a[i1_];
+        output[o_] = v >= 0.0f ? v : v * slope[i2_];
+    });
+    return 0;
+}
 """#),
     ("tinyc/tinyc_conv_f32.c", #"""
 /*
@@ -2973,6 +2998,14 @@ int32_t tinyc_sub_f32_broadcast(const float *a, const int32_t shape_a[4], const 
                                 float act_min, float act_max, float *output);
 int32_t tinyc_mul_f32_broadcast(const float *a, const int32_t shape_a[4], const float *b, const int32_t shape_b[4],
                                 float act_min, float act_max, float *output);
+/** a/b with broadcasting (ONNX Div), clamped to [act_min, act_max]. */
+int32_t tinyc_div_f32_broadcast(const float *a, const int32_t shape_a[4], const float *b, const int32_t shape_b[4],
+                                float act_min, float act_max, float *output);
+/** PRelu: a >= 0 ? a : a * slope, the slope broadcast. */
+int32_t tinyc_prelu_f32_broadcast(const float *a, const int32_t shape_a[4], const float *slope,
+                                  const int32_t shape_slope[4], float *output);
+/** Hard sigmoid (ONNX HardSigmoid): max(0, min(1, alpha * x + beta)). */
+void tinyc_hard_sigmoid_f32(const float *input, int32_t size, float alpha, float beta, float *output);
 
 /** Mean of a 4-D tensor over the dims set in axis_mask (as tinyc_mean_s8). */
 int32_t tinyc_mean_f32(const float *input, const int32_t shape[4], int32_t axis_mask, float *output);
@@ -3313,6 +3346,15 @@ void tinyc_leaky_relu_f32(const float *input, int32_t size, float alpha, float *
     int32_t i;
     for (i = 0; i < size; i++) {
         output[i] = input[i] > 0.0f ? input[i] : alpha * input[i];
+    }
+}
+
+void tinyc_hard_sigmoid_f32(const float *input, int32_t size, float alpha, float beta, float *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++) {
+        const float v = alpha * input[i] + beta;
+        output[i] = v > 1.0f ? 1.0f : (v > 0.0f ? v : 0.0f);
     }
 }
 """#),

@@ -54,8 +54,11 @@ struct Inspect: ParsableCommand {
 
   func run() throws {
     try guarded {
-      let s = try ModelSummary(try Models.loadModel(path: model, inputShapes: inputShape.shapes).graph)
+      let g = try Models.loadModel(path: model, inputShapes: inputShape.shapes).graph
+      let s = try ModelSummary(g)
       print(json ? s.json : s.text, terminator: "")
+      let problem = ModelSummary.cBackendProblem(g)
+      if !json { print("C back-end:               " + (problem.map { "cannot lower it: \($0)" } ?? "every op lowers")) }
     }
   }
 }

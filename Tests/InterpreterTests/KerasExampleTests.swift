@@ -95,3 +95,22 @@ import TinyIR
     }
   }
 }
+
+/// `inspect` tells, before `compile`, whether the C back-end takes a graph the interpreter runs.
+@Suite struct LowerabilityTests {
+  @Test func inspectNamesTheOpTheCBackEndCannotLower() throws {
+    var g = Graph(name: "div5")
+    let x = g.addInput(name: "x", type: TensorType([1, 2, 2, 2, 2], .f32))
+    let c = g.addConstant(name: "c", type: TensorType([], .f32), bytes: NDArray(shape: [], floats: [0.5]).bytes)
+    let y = g.addOp(
+      .div(.none), inputs: [x, c], results: [("y", TensorType([1, 2, 2, 2, 2], .f32))],
+      location: Location(source: "onnx", index: 0, name: "d"))
+    g.outputs = y
+    let out = try Interpreter(g).run([NDArray(shape: [1, 2, 2, 2, 2], floats: (0..<16).map(Float.init))])
+    #expect(out[0].floats[3] == 6)
+    let problem = try #require(ModelSummary.cBackendProblem(g))
+    #expect(problem.contains("op 0 (div") && problem.contains("rank 4 or less"))
+    let keras = try Models.load(path: ModelPaths.examples + "/keras_har_int8.tflite")
+    #expect(ModelSummary.cBackendProblem(keras) == nil)
+  }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TinyC
 import TinyIR
 
 @testable import ONNXFrontend
@@ -32,5 +33,38 @@ import TinyIR
     expectImportError(
       try Build.bytes(m),
       contains: "unsupported operators: node 'top' (TopK), node 'ms' (domain 'com.microsoft' Relu), node 'tile' (Tile)")
+  }
+
+  /// Div by a constant, HardSigmoid and PRelu ran in the interpreter but had no C lowering;
+  /// the emitted C now gives the interpreter's floats bit for bit.
+  @Test(.enabled(if: CRunner.missingTools(for: .c) == nil))
+  func divHardSigmoidAndPreluLowerToC() throws {
+    var hs = Build.node("HardSigmoid", ["d"], ["h"], name: "hs")
+    var alpha = Onnx_AttributeProto()
+    alpha.name = "alpha"
+    alpha.type = .float
+    alpha.f = 0.3
+    hs.attribute = [alpha]
+    let m = Build.model(
+      nodes: [
+        Build.node("Div", ["x", "c"], ["d"], name: "div"), hs, Build.node("Sub", ["h", "half"], ["s"], name: "sub"),
+        Build.node("PRelu", ["s", "slope"], ["y"], name: "prelu"),
+      ],
+      inits: [
+        Build.floats("c", [], [0.37]), Build.floats("half", [], [0.5]),
+        Build.floats("slope", [8], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]),
+      ],
+      inputs: [Build.valueInfo("x", [2, 8])], outputs: [Build.valueInfo("y", [2, 8])])
+    let g = try importONNX(bytes: try Build.bytes(m), fileName: "ops.onnx")
+    let x = NDArray(shape: [2, 8], floats: (0..<16).map { Float($0) * 0.29 - 2.3 })
+    let want = try Execution.run(g, inputs: [x])
+    var options = Compiler.Options()
+    options.keepFloat = true
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tinyc-onnx-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let got = try CRunner.run(g, inputs: [x], backend: .c, options: options, workDirectory: dir).outputs
+    #expect(got[0].floats == want[0].floats)
+    #expect(Set(want[0].floats).count > 8, "the outputs must vary")
   }
 }

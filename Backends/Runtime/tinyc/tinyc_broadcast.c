@@ -146,3 +146,28 @@ int32_t tinyc_mul_f32_broadcast(const float *a, const int32_t shape_a[4], const 
     TINYC_BROADCAST_LOOPS(p, { output[o_] = clampf(a[i1_] * b[i2_], act_min, act_max); });
     return 0;
 }
+
+int32_t tinyc_div_f32_broadcast(const float *a, const int32_t shape_a[4], const float *b, const int32_t shape_b[4],
+                                float act_min, float act_max, float *output)
+{
+    broadcast_plan p;
+    if (plan_broadcast(shape_a, shape_b, &p) != 0) {
+        return -1;
+    }
+    TINYC_BROADCAST_LOOPS(p, { output[o_] = clampf(a[i1_] / b[i2_], act_min, act_max); });
+    return 0;
+}
+
+int32_t tinyc_prelu_f32_broadcast(const float *a, const int32_t shape_a[4], const float *slope,
+                                  const int32_t shape_slope[4], float *output)
+{
+    broadcast_plan p;
+    if (plan_broadcast(shape_a, shape_slope, &p) != 0) {
+        return -1;
+    }
+    TINYC_BROADCAST_LOOPS(p, {
+        const float v = a[i1_];
+        output[o_] = v >= 0.0f ? v : v * slope[i2_];
+    });
+    return 0;
+}

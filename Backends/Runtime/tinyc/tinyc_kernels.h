@@ -260,6 +260,14 @@ int32_t tinyc_sub_f32_broadcast(const float *a, const int32_t shape_a[4], const 
                                 float act_min, float act_max, float *output);
 int32_t tinyc_mul_f32_broadcast(const float *a, const int32_t shape_a[4], const float *b, const int32_t shape_b[4],
                                 float act_min, float act_max, float *output);
+/** a/b with broadcasting (ONNX Div), clamped to [act_min, act_max]. */
+int32_t tinyc_div_f32_broadcast(const float *a, const int32_t shape_a[4], const float *b, const int32_t shape_b[4],
+                                float act_min, float act_max, float *output);
+/** PRelu: a >= 0 ? a : a * slope, the slope broadcast. */
+int32_t tinyc_prelu_f32_broadcast(const float *a, const int32_t shape_a[4], const float *slope,
+                                  const int32_t shape_slope[4], float *output);
+/** Hard sigmoid (ONNX HardSigmoid): max(0, min(1, alpha * x + beta)). */
+void tinyc_hard_sigmoid_f32(const float *input, int32_t size, float alpha, float beta, float *output);
 
 /** Mean of a 4-D tensor over the dims set in axis_mask (as tinyc_mean_s8). */
 int32_t tinyc_mean_f32(const float *input, const int32_t shape[4], int32_t axis_mask, float *output);

@@ -172,3 +172,12 @@ void tinyc_leaky_relu_f32(const float *input, int32_t size, float alpha, float *
         output[i] = input[i] > 0.0f ? input[i] : alpha * input[i];
     }
 }
+
+void tinyc_hard_sigmoid_f32(const float *input, int32_t size, float alpha, float beta, float *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++) {
+        const float v = alpha * input[i] + beta;
+        output[i] = v > 1.0f ? 1.0f : (v > 0.0f ? v : 0.0f);
+    }
+}
