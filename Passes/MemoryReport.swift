@@ -17,6 +17,10 @@ public enum MemoryReport {
     j.field("strategy", .string(plan.strategy.rawValue))
     j.field("method", .string(plan.method))
     j.field("arena_bytes", .int(plan.arenaBytes))
+    // Everything one inference needs in RAM: the model's inputs and outputs are inside the
+    // arena (NAME_input / NAME_output, NAME_invoke_in_place), and nothing lives outside it
+    // (weights, requantization tables and MVE kernel sums are constants in Flash).
+    j.field("ram_bytes", .int(plan.arenaBytes))
     j.field("activation_arena_bytes", .int(plan.activationArenaBytes))
     j.field("activation_lower_bound_bytes", .int(plan.lowerBound))
     j.field("model_order_lower_bound_bytes", .int(plan.modelOrderLowerBound))

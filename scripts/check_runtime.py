@@ -262,7 +262,9 @@ class Runner:
         lo, hi = activation_range(opts.fusedActivationFunction, out_s, out_zp)
         out = np.zeros((n, oh, ow, oc), np.int8)
         qp = PerChannel(i32p(mults), i32p(shifts))
-        ctx = Ctx(None, 0)
+        # Scratch as the library asks for (im2col in the plain-C build; the stand-in refuses less).
+        scratch = C.create_string_buffer(1 << 20)
+        ctx = Ctx(C.cast(scratch, C.c_void_p), 1 << 20)
         x = np.ascontiguousarray(x, np.int8)
         w_shape = w.shape
         w = pack_int4(w) if s4 else np.ascontiguousarray(w, np.int8)
@@ -286,7 +288,7 @@ class Runner:
                 C.byref(ctx), C.byref(p), C.byref(qp), C.byref(Dims(n, ih, iw, ic)), i8p(x),
                 C.byref(Dims(oc, kh, kw, w_shape[3])), i8p(w), C.byref(Dims(1, 1, 1, oc)), bp,
                 C.byref(Dims(n, oh, ow, oc)), i8p(out))
-        assert need == 0 and rc == 0, (need, rc)
+        assert 0 <= need <= (1 << 20) and rc == 0, (need, rc)
         return out
 
     def fully_connected(self, x, w, b, in_q, w_q, out_q, opts, out_shape, s4=False):

@@ -11,6 +11,8 @@ struct Lowering {
   let target: Target
   var constants = CSource()
   var constantName: [ValueID: String] = [:]
+  /// Bytes of the scratch buffer only an armclang build of CMSIS-NN asks for (0: none).
+  var armclangScratchBytes = 0
   var counter = 0
 
   init(g: Graph, layout: ArenaLayout, prefix: String, target: Target) {
@@ -169,7 +171,23 @@ struct Lowering {
         c.line("    const cmsis_nn_conv_params params = {\(common)};")
         fn = "arm_convolve_wrapper_s8"
       }
-      emitContext(i, op, fn: fn, sizeArgs: "&params, &input_dims, &filter_dims, &output_dims", into: &c)
+      let armclangOnly =
+        depthwise
+        ? 0
+        : CMSISBufferSizes(target.build).convolveWrapper(
+          input: xt.shape, filterHW: (f[1], f[2]), output: yt.shape, conv: ConvGeometry(w), armclang: true)
+      if armclangOnly > 0 && layout.scratch[i] == nil {
+        // arm_convolve_1x1_s8_fast wants 4·c bytes when the library is built by armclang only.
+        armclangScratchBytes = max(armclangScratchBytes, armclangOnly)
+        c.line("#if defined(__ARMCC_VERSION) && (__ARMCC_VERSION >= 6010050)")
+        c.line("    const cmsis_nn_context ctx = {\(prefix)_armclang_scratch.bytes, \(armclangOnly)};")
+        c.line("#else")
+        c.line("    const cmsis_nn_context ctx = {NULL, 0};")
+        c.line("#endif")
+        c.line("    if (\(fn)_get_buffer_size(&params, &input_dims, &filter_dims, &output_dims) > ctx.size) return -\(i + 1);")
+      } else {
+        emitContext(i, op, fn: fn, sizeArgs: "&params, &input_dims, &filter_dims, &output_dims", into: &c)
+      }
       c.line(
         "    if (\(fn)(&ctx, &params, &quant, &input_dims, \(X), &filter_dims, \(try ptr(op.inputs[1], i, op)), &bias_dims, \(bias == "NULL" ? "NULL" : bias), &output_dims, \(Y)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
       )
@@ -206,7 +224,16 @@ struct Lowering {
         c.line("    const cmsis_nn_per_tensor_quant_params quant = {\(r.multiplier), \(r.shift)};")
         fn = "arm_fully_connected_s8"
       }
-      emitContext(i, op, fn: "arm_fully_connected_s8", sizeArgs: "&filter_dims", into: &c)
+      if target.fullyConnectedNeedsKernelSums {
+        // MVE reads bias + input_offset·Σw per output channel (what arm_vector_sum_s8 computes)
+        // from ctx.buf instead of the bias. Weights, bias and offset are constants, so the sums
+        // are computed here once into Flash: no RAM and no work per inference.
+        let sums = try kernelSums(i, op, inputOffset: -q(x).zeroPoint)
+        c.line("    const cmsis_nn_context ctx = {(void *)(uintptr_t)\(sums), \(outC * 4)};")
+        c.line("    if (arm_fully_connected_s8_get_buffer_size(&filter_dims) > ctx.size) return -\(i + 1);")
+      } else {
+        emitContext(i, op, fn: "arm_fully_connected_s8", sizeArgs: "&filter_dims", into: &c)
+      }
       c.line(
         "    if (\(fn)(&ctx, &params, &quant, &input_dims, \(X), &filter_dims, \(try ptr(op.inputs[1], i, op)), &bias_dims, \(bias), &output_dims, \(Y)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
       )
@@ -461,6 +488,28 @@ struct Lowering {
     default:
       throw fail(i, op, "the C back-end cannot lower \(op.kind.mnemonic) yet (run the passes that remove it first)")
     }
+  }
+
+  /// The kernel sums `arm_vector_sum_s8(buf, depth, outC, weights, input_offset, 0, bias)` writes
+  /// for a fully-connected op, as a `const int32_t` array (two's complement wrap, as in C).
+  private mutating func kernelSums(_ i: Int, _ op: Op, inputOffset: Int) throws -> String {
+    let wt = g[op.inputs[1]].type
+    guard let w = g.constants[op.inputs[1]] else { throw fail(i, op, "MVE fully connected needs constant weights") }
+    var bias = [Int32](repeating: 0, count: wt.shape[0])
+    if op.inputs.count > 2 {
+      guard let b = g.constants[op.inputs[2]] else { throw fail(i, op, "MVE fully connected needs a constant bias") }
+      bias = NDArray(shape: g[op.inputs[2]].type.shape, elementType: .i32, bytes: b.bytes).int32s
+    }
+    let weights = NDArray(shape: wt.shape, elementType: .i8, bytes: w.bytes).integers
+    let depth = wt.shape[1]
+    guard bias.count == wt.shape[0], weights.count == wt.shape[0] * depth else {
+      throw fail(i, op, "weights or bias do not match the output channels")
+    }
+    let sums = (0..<wt.shape[0]).map { r -> Int32 in
+      let s = weights[(r * depth)..<((r + 1) * depth)].reduce(Int32(0)) { $0 &+ Int32($1) }
+      return bias[r] &+ s &* Int32(truncatingIfNeeded: inputOffset)
+    }
+    return constArray("kernel_sums", sums)
   }
 
   /// Declares `ctx` with the op's planned scratch buffer and checks, at run time, that the

@@ -33,6 +33,13 @@ RT_SRC := $(wildcard $(RUNTIME)cmsis_nn/*.c) $(wildcard $(RUNTIME)tinyc/*.c)
 
 CC ?= cc
 EXTRA_CFLAGS ?=
+# The CMSIS-NN build the host stand-in imitates: empty (plain C), -DARM_MATH_DSP
+# (Cortex-M4/M7/M33) or -DARM_MATH_DSP -DARM_MATH_MVEI (Cortex-M55). On a device
+# the compiler's __ARM_FEATURE_* macros choose it.
+HOST_BUILD ?=
+# -DTINYC_IN_PLACE: the harness also runs NAME_invoke_in_place on NAME_input(i)
+# and checks that NAME_output(i) equals what NAME_invoke wrote.
+HARNESS_FLAGS ?=
 ARM_CC ?= arm-none-eabi-gcc
 BOARD ?= mps2-an386
 ifeq ($(BOARD),mps2-an505)
@@ -53,11 +60,11 @@ qemu: $(BUILD)/$(MODEL).elf
 
 $(BUILD)/$(MODEL)_host: $(MODEL_SRC) $(RT_SRC) $(RUNTIME)host/host_main.c
 	@mkdir -p $(BUILD)
-	$(CC) $(WARN) -O2 $(EXTRA_CFLAGS) $(INC) $(BIND) -o $@ $(MODEL_SRC) $(RT_SRC) $(RUNTIME)host/host_main.c -lm
+	$(CC) $(WARN) -O2 $(HOST_BUILD) $(HARNESS_FLAGS) $(EXTRA_CFLAGS) $(INC) $(BIND) -o $@ $(MODEL_SRC) $(RT_SRC) $(RUNTIME)host/host_main.c -lm
 
 $(BUILD)/$(MODEL).elf: $(MODEL_SRC) $(RT_SRC) $(QEMU_SRC) $(RUNTIME)qemu/$(LDSCRIPT)
 	@mkdir -p $(BUILD)
-	$(ARM_CC) $(WARN) -O2 $(ARM_FLAGS) $(INC) -I$(RUNTIME)qemu $(BIND) -ffunction-sections -fdata-sections \
+	$(ARM_CC) $(WARN) -O2 $(ARM_FLAGS) $(HARNESS_FLAGS) $(INC) -I$(RUNTIME)qemu $(BIND) -ffunction-sections -fdata-sections \
 	  -nostartfiles -L$(RUNTIME)qemu -T $(RUNTIME)qemu/$(LDSCRIPT) -Wl,--gc-sections -o $@ \
 	  $(MODEL_SRC) $(RT_SRC) $(QEMU_SRC) -lm -lc -lgcc
 
@@ -279,6 +286,7 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s16(const cmsis_nn_context *ctx,
  * values, as TFLite Micro does).
  */
 #include "arm_nnfunctions.h"
+#include "arm_nn_contract.h"
 #include "arm_nn_filter.h"
 #include "../tinyc/tinyc_fixedpoint.h"
 
@@ -359,8 +367,11 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
                                             const cmsis_nn_dims *output_dims,
                                             int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    if (!arm_nn_scratch_ok(ctx, arm_convolve_wrapper_s8_get_buffer_size(conv_params, input_dims, filter_dims,
+                                                                        output_dims))) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return convolve(0, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
                     output_dims, output_data);
 }
@@ -394,18 +405,6 @@ int32_t arm_convolve_wrapper_s4_get_buffer_size(const cmsis_nn_conv_params *conv
     (void)output_dims;
     return 0;
 }
-
-int32_t arm_convolve_wrapper_s8_get_buffer_size(const cmsis_nn_conv_params *conv_params,
-                                                const cmsis_nn_dims *input_dims,
-                                                const cmsis_nn_dims *filter_dims,
-                                                const cmsis_nn_dims *output_dims)
-{
-    (void)conv_params;
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
 """#),
     ("cmsis_nn/arm_depthwise_conv_s8.c", #"""
 /*
@@ -414,6 +413,7 @@ int32_t arm_convolve_wrapper_s8_get_buffer_size(const cmsis_nn_conv_params *conv
  * TFLite Micro's reference DepthwiseConvPerChannel does.
  */
 #include "arm_nnfunctions.h"
+#include "arm_nn_contract.h"
 #include "arm_nn_filter.h"
 #include "../tinyc/tinyc_fixedpoint.h"
 
@@ -490,8 +490,11 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
                                                   const cmsis_nn_dims *output_dims,
                                                   int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    if (!arm_nn_scratch_ok(ctx, arm_depthwise_conv_wrapper_s8_get_buffer_size(dw_conv_params, input_dims,
+                                                                              filter_dims, output_dims))) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return depthwise(0, dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
                      output_dims, output_data);
 }
@@ -515,18 +518,6 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s4(const cmsis_nn_context *ctx,
 }
 
 int32_t arm_depthwise_conv_wrapper_s4_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
-                                                      const cmsis_nn_dims *input_dims,
-                                                      const cmsis_nn_dims *filter_dims,
-                                                      const cmsis_nn_dims *output_dims)
-{
-    (void)dw_conv_params;
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
-
-int32_t arm_depthwise_conv_wrapper_s8_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
                                                       const cmsis_nn_dims *input_dims,
                                                       const cmsis_nn_dims *filter_dims,
                                                       const cmsis_nn_dims *output_dims)
@@ -719,6 +710,7 @@ arm_cmsis_nn_status arm_fully_connected_s16(const cmsis_nn_context *ctx,
  * (per-tensor) and FullyConnectedPerChannel do.
  */
 #include "arm_nnfunctions.h"
+#include "arm_nn_contract.h"
 #include "arm_nn_filter.h"
 #include "../tinyc/tinyc_fixedpoint.h"
 
@@ -774,8 +766,10 @@ arm_cmsis_nn_status arm_fully_connected_s8(const cmsis_nn_context *ctx,
                                            const cmsis_nn_dims *output_dims,
                                            int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    if (!arm_nn_kernel_sums_ok(ctx, fc_params, filter_dims, filter_data, bias_data, output_dims->c)) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return fully_connected(0, fc_params, &quant_params->multiplier, &quant_params->shift, 0, input_dims, input_data,
                            filter_dims, filter_data, bias_data, output_dims, output_data);
 }
@@ -810,17 +804,255 @@ arm_cmsis_nn_status arm_fully_connected_per_channel_s8(const cmsis_nn_context *c
                                                        const cmsis_nn_dims *output_dims,
                                                        int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    if (!arm_nn_kernel_sums_ok(ctx, fc_params, filter_dims, filter_data, bias_data, output_dims->c)) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return fully_connected(0, fc_params, quant_params->multiplier, quant_params->shift, 1, input_dims, input_data,
                            filter_dims, filter_data, bias_data, output_dims, output_data);
+}
+"""#),
+    ("cmsis_nn/arm_nn_contract.c", #"""
+/*
+ * arm_nn_contract.c - the scratch-buffer sizes of CMSIS-NN v7.0.0 per build
+ * (plain C, ARM_MATH_DSP, ARM_MATH_MVEI), written from the library's
+ * Source/ConvolutionFunctions/arm_{convolve,depthwise_conv}_get_buffer_sizes_s8.c,
+ * Source/FullyConnectedFunctions/arm_fully_connected_get_buffer_sizes_s8.c and
+ * Source/PoolingFunctions/arm_avgpool_get_buffer_sizes_s8.c, following the
+ * wrappers' dispatch; and the checks of arm_nn_contract.h.
+ */
+#include "arm_nn_contract.h"
+
+#define ARM_NN_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static int32_t convolve_s8_size(const cmsis_nn_dims *input_dims, const cmsis_nn_dims *filter_dims)
+{
+    const int32_t cols = input_dims->c * filter_dims->w * filter_dims->h;
+#if defined(ARM_MATH_MVEI)
+    return 4 * ((cols + 15) / 16) * 16;
+#else
+    return 2 * ((cols + 3) / 4 * 4) * (int32_t)sizeof(int16_t);
+#endif
+}
+
+static int32_t convolve_1_x_n_s8_size(const cmsis_nn_conv_params *conv_params,
+                                      const cmsis_nn_dims *input_dims,
+                                      const cmsis_nn_dims *filter_dims,
+                                      const cmsis_nn_dims *output_dims)
+{
+#if defined(ARM_MATH_MVEI)
+    const int32_t c = input_dims->c, pad_x = conv_params->padding.w, stride_x = conv_params->stride.w;
+    const int32_t total_pad = (output_dims->w - 1) * stride_x + filter_dims->w - input_dims->w;
+    const int32_t asym_pad = total_pad % 2;
+    const int32_t right_pad_num =
+        pad_x + asym_pad != 0 ? ARM_NN_MAX(1, (pad_x + asym_pad + stride_x - 1) / stride_x) : 0;
+    const int32_t left_pad_num = pad_x != 0 ? ARM_NN_MAX(1, (pad_x + stride_x - 1) / stride_x) : 0;
+    const int32_t no_pad_num = ARM_NN_MAX(output_dims->w - (right_pad_num + left_pad_num), 0);
+    const int32_t pad_left = pad_x * c;
+    const int32_t pad_right = asym_pad ? right_pad_num * c : pad_left;
+    const int32_t left = filter_dims->w * c;
+    if (right_pad_num + no_pad_num + left_pad_num != output_dims->w) {
+        return convolve_s8_size(input_dims, filter_dims);
+    }
+    return ARM_NN_MAX(left + pad_left, left - c + pad_right);
+#else
+    (void)conv_params;
+    (void)output_dims;
+    return convolve_s8_size(input_dims, filter_dims);
+#endif
+}
+
+int32_t arm_convolve_wrapper_s8_get_buffer_size(const cmsis_nn_conv_params *conv_params,
+                                                const cmsis_nn_dims *input_dims,
+                                                const cmsis_nn_dims *filter_dims,
+                                                const cmsis_nn_dims *output_dims)
+{
+    if (conv_params->padding.w == 0 && conv_params->padding.h == 0 && filter_dims->w == 1 && filter_dims->h == 1 &&
+        conv_params->dilation.w == 1 && conv_params->dilation.h == 1) {
+        /* arm_convolve_1x1_s8_fast: 2*c int16 on DSP when built by armclang; arm_convolve_1x1_s8: none. */
+#if defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI) && defined(__ARMCC_VERSION) && (__ARMCC_VERSION >= 6010050)
+        if (conv_params->stride.w == 1 && conv_params->stride.h == 1) {
+            return 2 * input_dims->c * (int32_t)sizeof(int16_t);
+        }
+#endif
+        return 0;
+    }
+    if (input_dims->h == 1 && conv_params->dilation.w == 1 && filter_dims->h == 1 &&
+        (conv_params->stride.w * input_dims->c) % 4 == 0) {
+        return convolve_1_x_n_s8_size(conv_params, input_dims, filter_dims, output_dims);
+    }
+    return convolve_s8_size(input_dims, filter_dims);
+}
+
+int32_t arm_depthwise_conv_wrapper_s8_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                      const cmsis_nn_dims *input_dims,
+                                                      const cmsis_nn_dims *filter_dims,
+                                                      const cmsis_nn_dims *output_dims)
+{
+#if defined(ARM_MATH_MVEI)
+    if (input_dims->c == 1 && output_dims->c > ARM_NN_DW_TO_CONV_THRESHOLD) {
+        /* Run as a convolution; the transposed filter follows the convolution's own buffer. */
+        const cmsis_nn_conv_params conv_params = {dw_conv_params->input_offset, dw_conv_params->output_offset,
+                                                  dw_conv_params->stride,       dw_conv_params->padding,
+                                                  dw_conv_params->dilation,     dw_conv_params->activation};
+        const cmsis_nn_dims conv_filter = {filter_dims->c, filter_dims->h, filter_dims->w, filter_dims->n};
+        return arm_convolve_wrapper_s8_get_buffer_size(&conv_params, input_dims, &conv_filter, output_dims) +
+               filter_dims->c * filter_dims->h * filter_dims->w * filter_dims->n;
+    }
+#endif
+    if (input_dims->c != output_dims->c || input_dims->n != 1 || dw_conv_params->dilation.w != 1 ||
+        dw_conv_params->dilation.h != 1) {
+        return 0; /* arm_depthwise_conv_s8 */
+    }
+#if defined(ARM_MATH_MVEI)
+    return 4 * ARM_NN_CH_IN_BLOCK_MVE * filter_dims->w * filter_dims->h;
+#else
+    if (filter_dims->w == 3 && filter_dims->h == 3 && dw_conv_params->padding.h <= 1 &&
+        dw_conv_params->padding.w <= 1) {
+        return 0; /* arm_depthwise_conv_3x3_s8 */
+    }
+#if defined(ARM_MATH_DSP)
+    return input_dims->c * filter_dims->w * filter_dims->h * (int32_t)sizeof(int16_t);
+#else
+    return 0;
+#endif
+#endif
 }
 
 int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims)
 {
+#if defined(ARM_MATH_MVEI)
+    return filter_dims->c * (int32_t)sizeof(int32_t);
+#else
     (void)filter_dims;
     return 0;
+#endif
 }
+
+int32_t arm_avgpool_s8_get_buffer_size(const int dim_dst_width, const int ch_src)
+{
+    (void)dim_dst_width;
+#if defined(ARM_MATH_DSP) && !defined(ARM_MATH_MVEI)
+    return ch_src * (int32_t)sizeof(int32_t);
+#else
+    (void)ch_src;
+    return 0;
+#endif
+}
+
+arm_cmsis_nn_status arm_vector_sum_s8(int32_t *vector_sum_buf,
+                                      const int32_t vector_cols,
+                                      const int32_t vector_rows,
+                                      const int8_t *vector_data,
+                                      const int32_t lhs_offset,
+                                      const int32_t rhs_offset,
+                                      const int32_t *bias_data)
+{
+    int32_t r, j;
+    for (r = 0; r < vector_rows; r++) {
+        uint32_t s = 0;
+        for (j = 0; j < vector_cols; j++) {
+            s += (uint32_t)(int32_t)vector_data[(int64_t)r * vector_cols + j];
+        }
+        s += (uint32_t)vector_cols * (uint32_t)rhs_offset;
+        vector_sum_buf[r] = (int32_t)(s * (uint32_t)lhs_offset + (bias_data != NULL ? (uint32_t)bias_data[r] : 0u));
+    }
+    return ARM_CMSIS_NN_SUCCESS;
+}
+
+int arm_nn_scratch_ok(const cmsis_nn_context *ctx, int32_t required)
+{
+    if (required <= 0) {
+        return 1;
+    }
+    if (ctx == NULL || ctx->buf == NULL || ctx->size < required) {
+        return 0;
+    }
+    memset(ctx->buf, 0x5a, (size_t)required);
+    return 1;
+}
+
+int arm_nn_kernel_sums_ok(const cmsis_nn_context *ctx,
+                          const cmsis_nn_fc_params *fc_params,
+                          const cmsis_nn_dims *filter_dims,
+                          const int8_t *filter_data,
+                          const int32_t *bias_data,
+                          int32_t rows)
+{
+#if defined(ARM_MATH_MVEI)
+    const int32_t cols = filter_dims->n;
+    const int32_t *sums;
+    int32_t r, j;
+    if (ctx == NULL || ctx->buf == NULL || ctx->size < rows * (int32_t)sizeof(int32_t)) {
+        return 0;
+    }
+    sums = (const int32_t *)ctx->buf;
+    for (r = 0; r < rows; r++) {
+        uint32_t s = 0;
+        uint32_t expected;
+        for (j = 0; j < cols; j++) {
+            s += (uint32_t)(int32_t)filter_data[(int64_t)r * cols + j];
+        }
+        s += (uint32_t)cols * (uint32_t)fc_params->filter_offset;
+        expected = s * (uint32_t)fc_params->input_offset + (bias_data != NULL ? (uint32_t)bias_data[r] : 0u);
+        if ((uint32_t)sums[r] != expected) {
+            return 0;
+        }
+    }
+    return 1;
+#else
+    (void)ctx;
+    (void)fc_params;
+    (void)filter_dims;
+    (void)filter_data;
+    (void)bias_data;
+    (void)rows;
+    return 1;
+#endif
+}
+"""#),
+    ("cmsis_nn/arm_nn_contract.h", #"""
+/*
+ * arm_nn_contract.h - what the real CMSIS-NN v7.0.0 asks of its caller, checked
+ * by the tinyc host stand-in so that a host run fails where a device would.
+ *
+ * The library build is chosen as the real one chooses it: ARM_MATH_DSP and
+ * ARM_MATH_MVEI (set from __ARM_FEATURE_DSP / __ARM_FEATURE_MVE in
+ * arm_nn_math_types.h, or on the command line to build the host "as" a core:
+ * -DARM_MATH_DSP for Cortex-M4/M7/M33, -DARM_MATH_DSP -DARM_MATH_MVEI for M55).
+ * Every *_get_buffer_size answers what v7.0.0 answers on that build (with the
+ * same compiler dependence: __ARMCC_VERSION), and the kernels refuse with
+ * ARM_CMSIS_NN_ARG_ERROR when ctx->buf is NULL or ctx->size is smaller than
+ * that, or (MVE fully connected) when ctx->buf does not hold the kernel sums
+ * arm_vector_sum_s8 would have written.
+ */
+#ifndef ARM_NN_CONTRACT_H
+#define ARM_NN_CONTRACT_H
+
+#include "arm_nnfunctions.h"
+
+/* CH_IN_BLOCK_MVE and CONVERT_DW_CONV_WITH_ONE_INPUT_CH_AND_OUTPUT_CH_ABOVE_THRESHOLD of v7.0.0. */
+#define ARM_NN_CH_IN_BLOCK_MVE 124
+#if defined(__ARMCC_VERSION) && (__ARMCC_VERSION >= 6010050)
+#define ARM_NN_DW_TO_CONV_THRESHOLD 8
+#else
+#define ARM_NN_DW_TO_CONV_THRESHOLD 1
+#endif
+
+/* 1 when ctx gives `required` bytes (or none are required). The bytes are then
+ * overwritten, as the library's kernels overwrite their scratch. */
+int arm_nn_scratch_ok(const cmsis_nn_context *ctx, int32_t required);
+
+/* 1 unless the build reads kernel sums (MVE) and ctx->buf does not hold
+ * bias[r] + input_offset * (sum of row r + cols * filter_offset) for every row. */
+int arm_nn_kernel_sums_ok(const cmsis_nn_context *ctx,
+                          const cmsis_nn_fc_params *fc_params,
+                          const cmsis_nn_dims *filter_dims,
+                          const int8_t *filter_data,
+                          const int32_t *bias_data,
+                          int32_t rows);
+
+#endif /* ARM_NN_CONTRACT_H */
 """#),
     ("cmsis_nn/arm_nn_filter.h", #"""
 /*
@@ -861,6 +1093,19 @@ static inline int32_t arm_nn_filter_at(const int8_t *filter, int64_t i, int is_s
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+/** The library build, chosen as CMSIS-NN chooses it: from the compiler's feature macros on a
+ *  device, or -DARM_MATH_DSP / -DARM_MATH_MVEI on the host to build the stand-in "as" a core. */
+#if (defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1))
+#ifndef ARM_MATH_DSP
+#define ARM_MATH_DSP 1
+#endif
+#endif
+#if (defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1))
+#ifndef ARM_MATH_MVEI
+#define ARM_MATH_MVEI 1
+#endif
 #endif
 
 /** Minimum and maximum of the int8/int16/int32 ranges, as in CMSIS-NN. */
@@ -1017,10 +1262,11 @@ typedef struct
  * implementations next to this header are plain loops, bit-exact with TFLite
  * Micro's reference kernels (see ../tinyc/tinyc_fixedpoint.h for rounding).
  *
- * Scratch buffers: each *_get_buffer_size() here returns what THIS
- * implementation needs (0 for every kernel: the loops need no scratch).  The
- * real CMSIS-NN asks for more on a device (e.g. im2col for convolution), so a
- * device build must size ctx->buf with the real library's functions.
+ * Scratch buffers: each s8 *_get_buffer_size() here returns what the real
+ * v7.0.0 returns on the same build (plain C, ARM_MATH_DSP or ARM_MATH_MVEI; see
+ * arm_nn_contract.h), and the kernels refuse (ARM_CMSIS_NN_ARG_ERROR) a ctx
+ * that gives less, or, on MVE, a fully-connected ctx without the kernel sums,
+ * so that a host run fails wherever the real library would.
  */
 #ifndef ARM_NNFUNCTIONS_H
 #define ARM_NNFUNCTIONS_H
@@ -1170,6 +1416,19 @@ arm_cmsis_nn_status arm_fully_connected_per_channel_s8(const cmsis_nn_context *c
 
 /** Scratch bytes the fully connected functions need here: 0. */
 int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims);
+
+/**
+ * vector_sum_buf[r] = bias_data[r] (0 without bias) + lhs_offset * (sum of row r
+ * of vector_data + vector_cols * rhs_offset): the kernel sums the MVE build of
+ * arm_fully_connected_s8 / _per_channel_s8 reads from ctx->buf.
+ */
+arm_cmsis_nn_status arm_vector_sum_s8(int32_t *vector_sum_buf,
+                                      const int32_t vector_cols,
+                                      const int32_t vector_rows,
+                                      const int8_t *vector_data,
+                                      const int32_t lhs_offset,
+                                      const int32_t rhs_offset,
+                                      const int32_t *bias_data);
 
 /**
  * s8 average pooling (TFLite AVERAGE_POOL_2D): the rounded mean of the
@@ -1470,7 +1729,7 @@ arm_cmsis_nn_status arm_max_pool_s16(const cmsis_nn_context *ctx,
  * (CMSIS-NN v7.0.0 API), computing what TFLite Micro's reference int8
  * AveragePool and MaxPool do: only in-bounds window elements count.
  */
-#include "arm_nnfunctions.h"
+#include "arm_nn_contract.h"
 #include "../tinyc/tinyc_fixedpoint.h"
 
 static arm_cmsis_nn_status pool_s8(int is_max,
@@ -1534,15 +1793,10 @@ arm_cmsis_nn_status arm_avgpool_s8(const cmsis_nn_context *ctx,
                                    const cmsis_nn_dims *output_dims,
                                    int8_t *output_data)
 {
-    (void)ctx;
+    if (!arm_nn_scratch_ok(ctx, arm_avgpool_s8_get_buffer_size(output_dims->w, input_dims->c))) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return pool_s8(0, pool_params, input_dims, input_data, filter_dims, output_dims, output_data);
-}
-
-int32_t arm_avgpool_s8_get_buffer_size(const int dim_dst_width, const int ch_src)
-{
-    (void)dim_dst_width;
-    (void)ch_src;
-    return 0;
 }
 
 arm_cmsis_nn_status arm_max_pool_s8(const cmsis_nn_context *ctx,
@@ -2585,7 +2839,10 @@ static inline int32_t tinyc_requantize_s64(int64_t x, int32_t multiplier, int32_
  *     int NAME_invoke(in0, ..., out0, ...);      one pointer per input (const
  *                                                T *), then one per output (T *),
  *                                                returning 0 on success
- * and may provide NAME_ARENA_BYTES (not used here).
+ * and may provide NAME_ARENA_BYTES (not used here).  With -DTINYC_IN_PLACE the
+ * header must also declare tinyc's in-place API (void *NAME_input(int),
+ * const void *NAME_output(int), int NAME_invoke_in_place(void)), and
+ * tinyc_check_in_place() runs it on the same inputs and compares the outputs.
  *
  * Files: the harness takes the input paths, then the output paths, as its
  * arguments (host: argv; QEMU: the semihosting command line, e.g.
@@ -2716,6 +2973,38 @@ static int tinyc_invoke_model(void)
 {
     return TINYC_M(_invoke)(TINYC_IN_ARGS, TINYC_OUT_ARGS);
 }
+
+#ifdef TINYC_IN_PLACE
+#include <string.h>
+/* Copies the inputs into NAME_input(k), runs NAME_invoke_in_place and checks
+ * that NAME_output(k) holds what NAME_invoke wrote into the output buffers.
+ * Returns the invoke's status, or 3 when an output differs or is missing. */
+static int tinyc_check_in_place(void)
+{
+    int k, status;
+    for (k = 0; k < TINYC_NUM_INPUTS; k++) {
+        int32_t bytes;
+        const unsigned char *buf = tinyc_input_buffer(k, &bytes);
+        void *in = TINYC_M(_input)(k);
+        if (in != NULL) {
+            memcpy(in, buf, (size_t)bytes);
+        }
+    }
+    status = TINYC_M(_invoke_in_place)();
+    if (status != 0) {
+        return status;
+    }
+    for (k = 0; k < TINYC_NUM_OUTPUTS; k++) {
+        int32_t bytes;
+        const unsigned char *buf = tinyc_output_buffer(k, &bytes);
+        const void *out = TINYC_M(_output)(k);
+        if (out == NULL || memcmp(out, buf, (size_t)bytes) != 0) {
+            return 3;
+        }
+    }
+    return TINYC_M(_input)(TINYC_NUM_INPUTS) == NULL && TINYC_M(_output)(TINYC_NUM_OUTPUTS) == NULL ? 0 : 3;
+}
+#endif
 
 /* Default file name "input<k>.bin" / "output<k>.bin" into buf[16]. */
 static const char *tinyc_default_path(char *buf, const char *stem, int k)
@@ -3832,6 +4121,11 @@ int main(void)
         }
     }
     print_u64("instructions: ", tinyc_icount_instructions(t1 - t0));
+#ifdef TINYC_IN_PLACE
+    if (status == 0 && (status = tinyc_check_in_place()) != 0) {
+        tinyc_semihost_write0("error: the in-place API gave other outputs than NAME_invoke\n");
+    }
+#endif
     return status;
 }
 """#),
@@ -4250,6 +4544,11 @@ int main(int argc, char **argv)
     if (status != 0) {
         fprintf(stderr, "invoke returned %d\n", status);
     }
+#ifdef TINYC_IN_PLACE
+    else if ((status = tinyc_check_in_place()) != 0) {
+        fprintf(stderr, "the in-place API returned %d or other outputs than NAME_invoke\n", status);
+    }
+#endif
     return status;
 }
 """#),

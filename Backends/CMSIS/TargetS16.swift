@@ -5,6 +5,11 @@ import TinyIR
 /// `*_get_buffer_size` of v7.0.0 computes it. Unlike most s8 kernels, arm_convolve_s16 needs
 /// its im2col buffer on the plain-C build too.
 extension Target {
+  /// The MVE build (its `_mve` size functions) and the DSP-only build, as the s16 sizes
+  /// distinguish them: on MVE the DSP-only branches are not taken.
+  private var hasMVE: Bool { build == .mve }
+  private var hasDSP: Bool { build == .dsp }
+
   /// nil for ops without int16 activations (the s8 rules apply to them).
   func scratchBytesS16(_ op: Op, _ g: Graph) -> Int? {
     guard let x = op.inputs.first, g.type(of: x).elementType == .i16 else { return nil }

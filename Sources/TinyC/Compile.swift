@@ -37,6 +37,8 @@ public enum Compiler {
 
   public struct Result: Sendable {
     public var name: String
+    /// The core the C was compiled for (its CMSIS-NN scratch sizes and preconditions).
+    public var target: Target = .cortexM4
     public var graph: Graph
     public var plan: MemoryPlan
     public var header: String
@@ -69,7 +71,7 @@ public enum Compiler {
     let name = emitter.name
     let (h, c) = try emitter.emit(ordered, layout: layout)
     return Result(
-      name: name, graph: ordered, plan: plan, header: h, source: c,
+      name: name, target: options.target, graph: ordered, plan: plan, header: h, source: c,
       reportJSON: MemoryReport.json(plan, graph: g), svg: MemoryReport.svg(plan, graph: g))
   }
 
@@ -87,7 +89,7 @@ public enum Compiler {
     try put("report.json", r.reportJSON)
     try put("memory.svg", r.svg)
     for f in Runtime.files { try put("runtime/" + f.path, f.contents) }
-    try put("Makefile", Runtime.makefile(name: r.name))
+    try put("Makefile", Runtime.makefile(name: r.name, target: r.target))
   }
 }
 

@@ -5,6 +5,7 @@
  * values, as TFLite Micro does).
  */
 #include "arm_nnfunctions.h"
+#include "arm_nn_contract.h"
 #include "arm_nn_filter.h"
 #include "../tinyc/tinyc_fixedpoint.h"
 
@@ -85,8 +86,11 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(const cmsis_nn_context *ctx,
                                             const cmsis_nn_dims *output_dims,
                                             int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    if (!arm_nn_scratch_ok(ctx, arm_convolve_wrapper_s8_get_buffer_size(conv_params, input_dims, filter_dims,
+                                                                        output_dims))) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return convolve(0, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
                     output_dims, output_data);
 }
@@ -110,18 +114,6 @@ arm_cmsis_nn_status arm_convolve_wrapper_s4(const cmsis_nn_context *ctx,
 }
 
 int32_t arm_convolve_wrapper_s4_get_buffer_size(const cmsis_nn_conv_params *conv_params,
-                                                const cmsis_nn_dims *input_dims,
-                                                const cmsis_nn_dims *filter_dims,
-                                                const cmsis_nn_dims *output_dims)
-{
-    (void)conv_params;
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
-
-int32_t arm_convolve_wrapper_s8_get_buffer_size(const cmsis_nn_conv_params *conv_params,
                                                 const cmsis_nn_dims *input_dims,
                                                 const cmsis_nn_dims *filter_dims,
                                                 const cmsis_nn_dims *output_dims)

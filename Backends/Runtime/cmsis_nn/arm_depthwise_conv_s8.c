@@ -4,6 +4,7 @@
  * TFLite Micro's reference DepthwiseConvPerChannel does.
  */
 #include "arm_nnfunctions.h"
+#include "arm_nn_contract.h"
 #include "arm_nn_filter.h"
 #include "../tinyc/tinyc_fixedpoint.h"
 
@@ -80,8 +81,11 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(const cmsis_nn_context *ctx,
                                                   const cmsis_nn_dims *output_dims,
                                                   int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    if (!arm_nn_scratch_ok(ctx, arm_depthwise_conv_wrapper_s8_get_buffer_size(dw_conv_params, input_dims,
+                                                                              filter_dims, output_dims))) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return depthwise(0, dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
                      output_dims, output_data);
 }
@@ -105,18 +109,6 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s4(const cmsis_nn_context *ctx,
 }
 
 int32_t arm_depthwise_conv_wrapper_s4_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
-                                                      const cmsis_nn_dims *input_dims,
-                                                      const cmsis_nn_dims *filter_dims,
-                                                      const cmsis_nn_dims *output_dims)
-{
-    (void)dw_conv_params;
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
-}
-
-int32_t arm_depthwise_conv_wrapper_s8_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
                                                       const cmsis_nn_dims *input_dims,
                                                       const cmsis_nn_dims *filter_dims,
                                                       const cmsis_nn_dims *output_dims)

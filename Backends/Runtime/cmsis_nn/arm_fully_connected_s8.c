@@ -5,6 +5,7 @@
  * (per-tensor) and FullyConnectedPerChannel do.
  */
 #include "arm_nnfunctions.h"
+#include "arm_nn_contract.h"
 #include "arm_nn_filter.h"
 #include "../tinyc/tinyc_fixedpoint.h"
 
@@ -60,8 +61,10 @@ arm_cmsis_nn_status arm_fully_connected_s8(const cmsis_nn_context *ctx,
                                            const cmsis_nn_dims *output_dims,
                                            int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    if (!arm_nn_kernel_sums_ok(ctx, fc_params, filter_dims, filter_data, bias_data, output_dims->c)) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return fully_connected(0, fc_params, &quant_params->multiplier, &quant_params->shift, 0, input_dims, input_data,
                            filter_dims, filter_data, bias_data, output_dims, output_data);
 }
@@ -96,14 +99,10 @@ arm_cmsis_nn_status arm_fully_connected_per_channel_s8(const cmsis_nn_context *c
                                                        const cmsis_nn_dims *output_dims,
                                                        int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    if (!arm_nn_kernel_sums_ok(ctx, fc_params, filter_dims, filter_data, bias_data, output_dims->c)) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return fully_connected(0, fc_params, quant_params->multiplier, quant_params->shift, 1, input_dims, input_data,
                            filter_dims, filter_data, bias_data, output_dims, output_data);
-}
-
-int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims)
-{
-    (void)filter_dims;
-    return 0;
 }

@@ -15,6 +15,19 @@
 extern "C" {
 #endif
 
+/** The library build, chosen as CMSIS-NN chooses it: from the compiler's feature macros on a
+ *  device, or -DARM_MATH_DSP / -DARM_MATH_MVEI on the host to build the stand-in "as" a core. */
+#if (defined(__ARM_FEATURE_DSP) && (__ARM_FEATURE_DSP == 1))
+#ifndef ARM_MATH_DSP
+#define ARM_MATH_DSP 1
+#endif
+#endif
+#if (defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1))
+#ifndef ARM_MATH_MVEI
+#define ARM_MATH_MVEI 1
+#endif
+#endif
+
 /** Minimum and maximum of the int8/int16/int32 ranges, as in CMSIS-NN. */
 #define NN_Q7_MAX ((int8_t)(0x7F))
 #define NN_Q7_MIN ((int8_t)(0x80))

@@ -7,10 +7,11 @@
  * implementations next to this header are plain loops, bit-exact with TFLite
  * Micro's reference kernels (see ../tinyc/tinyc_fixedpoint.h for rounding).
  *
- * Scratch buffers: each *_get_buffer_size() here returns what THIS
- * implementation needs (0 for every kernel: the loops need no scratch).  The
- * real CMSIS-NN asks for more on a device (e.g. im2col for convolution), so a
- * device build must size ctx->buf with the real library's functions.
+ * Scratch buffers: each s8 *_get_buffer_size() here returns what the real
+ * v7.0.0 returns on the same build (plain C, ARM_MATH_DSP or ARM_MATH_MVEI; see
+ * arm_nn_contract.h), and the kernels refuse (ARM_CMSIS_NN_ARG_ERROR) a ctx
+ * that gives less, or, on MVE, a fully-connected ctx without the kernel sums,
+ * so that a host run fails wherever the real library would.
  */
 #ifndef ARM_NNFUNCTIONS_H
 #define ARM_NNFUNCTIONS_H
@@ -160,6 +161,19 @@ arm_cmsis_nn_status arm_fully_connected_per_channel_s8(const cmsis_nn_context *c
 
 /** Scratch bytes the fully connected functions need here: 0. */
 int32_t arm_fully_connected_s8_get_buffer_size(const cmsis_nn_dims *filter_dims);
+
+/**
+ * vector_sum_buf[r] = bias_data[r] (0 without bias) + lhs_offset * (sum of row r
+ * of vector_data + vector_cols * rhs_offset): the kernel sums the MVE build of
+ * arm_fully_connected_s8 / _per_channel_s8 reads from ctx->buf.
+ */
+arm_cmsis_nn_status arm_vector_sum_s8(int32_t *vector_sum_buf,
+                                      const int32_t vector_cols,
+                                      const int32_t vector_rows,
+                                      const int8_t *vector_data,
+                                      const int32_t lhs_offset,
+                                      const int32_t rhs_offset,
+                                      const int32_t *bias_data);
 
 /**
  * s8 average pooling (TFLite AVERAGE_POOL_2D): the rounded mean of the

@@ -3,7 +3,7 @@
  * (CMSIS-NN v7.0.0 API), computing what TFLite Micro's reference int8
  * AveragePool and MaxPool do: only in-bounds window elements count.
  */
-#include "arm_nnfunctions.h"
+#include "arm_nn_contract.h"
 #include "../tinyc/tinyc_fixedpoint.h"
 
 static arm_cmsis_nn_status pool_s8(int is_max,
@@ -67,15 +67,10 @@ arm_cmsis_nn_status arm_avgpool_s8(const cmsis_nn_context *ctx,
                                    const cmsis_nn_dims *output_dims,
                                    int8_t *output_data)
 {
-    (void)ctx;
+    if (!arm_nn_scratch_ok(ctx, arm_avgpool_s8_get_buffer_size(output_dims->w, input_dims->c))) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return pool_s8(0, pool_params, input_dims, input_data, filter_dims, output_dims, output_data);
-}
-
-int32_t arm_avgpool_s8_get_buffer_size(const int dim_dst_width, const int ch_src)
-{
-    (void)dim_dst_width;
-    (void)ch_src;
-    return 0;
 }
 
 arm_cmsis_nn_status arm_max_pool_s8(const cmsis_nn_context *ctx,

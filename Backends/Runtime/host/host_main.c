@@ -71,5 +71,10 @@ int main(int argc, char **argv)
     if (status != 0) {
         fprintf(stderr, "invoke returned %d\n", status);
     }
+#ifdef TINYC_IN_PLACE
+    else if ((status = tinyc_check_in_place()) != 0) {
+        fprintf(stderr, "the in-place API returned %d or other outputs than NAME_invoke\n", status);
+    }
+#endif
     return status;
 }

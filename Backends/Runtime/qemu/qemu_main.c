@@ -123,5 +123,10 @@ int main(void)
         }
     }
     print_u64("instructions: ", tinyc_icount_instructions(t1 - t0));
+#ifdef TINYC_IN_PLACE
+    if (status == 0 && (status = tinyc_check_in_place()) != 0) {
+        tinyc_semihost_write0("error: the in-place API gave other outputs than NAME_invoke\n");
+    }
+#endif
     return status;
 }

@@ -11,7 +11,10 @@
  *     int NAME_invoke(in0, ..., out0, ...);      one pointer per input (const
  *                                                T *), then one per output (T *),
  *                                                returning 0 on success
- * and may provide NAME_ARENA_BYTES (not used here).
+ * and may provide NAME_ARENA_BYTES (not used here).  With -DTINYC_IN_PLACE the
+ * header must also declare tinyc's in-place API (void *NAME_input(int),
+ * const void *NAME_output(int), int NAME_invoke_in_place(void)), and
+ * tinyc_check_in_place() runs it on the same inputs and compares the outputs.
  *
  * Files: the harness takes the input paths, then the output paths, as its
  * arguments (host: argv; QEMU: the semihosting command line, e.g.
@@ -142,6 +145,38 @@ static int tinyc_invoke_model(void)
 {
     return TINYC_M(_invoke)(TINYC_IN_ARGS, TINYC_OUT_ARGS);
 }
+
+#ifdef TINYC_IN_PLACE
+#include <string.h>
+/* Copies the inputs into NAME_input(k), runs NAME_invoke_in_place and checks
+ * that NAME_output(k) holds what NAME_invoke wrote into the output buffers.
+ * Returns the invoke's status, or 3 when an output differs or is missing. */
+static int tinyc_check_in_place(void)
+{
+    int k, status;
+    for (k = 0; k < TINYC_NUM_INPUTS; k++) {
+        int32_t bytes;
+        const unsigned char *buf = tinyc_input_buffer(k, &bytes);
+        void *in = TINYC_M(_input)(k);
+        if (in != NULL) {
+            memcpy(in, buf, (size_t)bytes);
+        }
+    }
+    status = TINYC_M(_invoke_in_place)();
+    if (status != 0) {
+        return status;
+    }
+    for (k = 0; k < TINYC_NUM_OUTPUTS; k++) {
+        int32_t bytes;
+        const unsigned char *buf = tinyc_output_buffer(k, &bytes);
+        const void *out = TINYC_M(_output)(k);
+        if (out == NULL || memcmp(out, buf, (size_t)bytes) != 0) {
+            return 3;
+        }
+    }
+    return TINYC_M(_input)(TINYC_NUM_INPUTS) == NULL && TINYC_M(_output)(TINYC_NUM_OUTPUTS) == NULL ? 0 : 3;
+}
+#endif
 
 /* Default file name "input<k>.bin" / "output<k>.bin" into buf[16]. */
 static const char *tinyc_default_path(char *buf, const char *stem, int k)
