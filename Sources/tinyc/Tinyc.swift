@@ -40,7 +40,7 @@ func guarded(_ body: () throws -> Void) throws {
   } catch let e as ExitCode {
     throw e
   } catch {
-    FileHandle.standardError.write(Data("tinyc: error: \(error)\n".utf8))
+    FileHandle.standardError.write(Data("tinyc: error: \(terminalText("\(error)"))\n".utf8))
     throw ExitCode(1)
   }
 }
