@@ -61,6 +61,6 @@ let package = Package(
       exclude: ["passing_node_tests.txt"], swiftSettings: swiftSettings),
     .testTarget(
       name: "CMSISBackendTests", dependencies: ["CMSISBackend", "TinyC"], swiftSettings: swiftSettings),
-    .testTarget(name: "TinyCTests", dependencies: ["TinyC"], swiftSettings: swiftSettings),
+    .testTarget(name: "TinyCTests", dependencies: ["TinyC"], exclude: ["Fixtures"], swiftSettings: swiftSettings),
   ]
 )

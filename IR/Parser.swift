@@ -61,6 +61,9 @@ public struct Parser {
     if !accept(lit) { throw error("expected '\(lit)'") }
   }
 
+  /// The bytes of a name that prints without quotes (`Printer.name`).
+  static func isNameByte(_ c: UInt8) -> Bool { isWord(c) || c == UInt8(ascii: "+") }
+
   private static func isWord(_ c: UInt8) -> Bool {
     (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 || c == 46 || c == 36
       || c == 45
@@ -86,25 +89,48 @@ public struct Parser {
     return v
   }
 
+  /// A string literal as `Printer.quoted` writes it: `\"`, `\\`, `\n` and `\u{hex}` escapes.
   private mutating func string() throws(IRError) -> String {
     try expect("\"")
-    var out: [UInt8] = []
+    var out = ""
+    var run: [UInt8] = []
     while p < s.count, s[p] != UInt8(ascii: "\"") {
-      if s[p] == UInt8(ascii: "\\"), p + 1 < s.count {
+      guard s[p] == UInt8(ascii: "\\") else {
+        run.append(s[p])
         p += 1
-        out.append(s[p] == UInt8(ascii: "n") ? 10 : s[p])
-      } else {
-        out.append(s[p])
+        continue
+      }
+      out += String(decoding: run, as: UTF8.self)
+      run = []
+      p += 1
+      guard p < s.count else { break }
+      switch s[p] {
+      case UInt8(ascii: "n"): out += "\n"
+      case UInt8(ascii: "u"):
+        guard p + 1 < s.count, s[p + 1] == UInt8(ascii: "{"), let close = s[p...].firstIndex(of: UInt8(ascii: "}")),
+          close - p <= 10, let v = UInt32(String(decoding: s[(p + 2)..<close], as: UTF8.self), radix: 16),
+          let u = Unicode.Scalar(v)
+        else { throw error("bad \\u{…} escape in a string") }
+        out.unicodeScalars.append(u)
+        p = close
+      case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.unicodeScalars.append(Unicode.Scalar(s[p]))
+      default: throw error("unknown escape in a string")
       }
       p += 1
     }
+    out += String(decoding: run, as: UTF8.self)
     try expect("\"")
-    return String(decoding: out, as: UTF8.self)
+    return out
+  }
+
+  /// A plain word or a quoted string (`Printer.name`).
+  private mutating func name() throws(IRError) -> String {
+    peek("\"") ? try string() : try word()
   }
 
   private mutating func valueName() throws(IRError) -> String {
     try expect("%")
-    return try word()
+    return try name()
   }
 
   private mutating func use() throws(IRError) -> ValueID {
@@ -125,7 +151,7 @@ public struct Parser {
   private mutating func parseGraph() throws(IRError) -> Graph {
     try expect("graph")
     try expect("@")
-    graph.name = try word()
+    graph.name = try name()
     try expect("(")
     if !accept(")") {
       repeat {
@@ -198,7 +224,7 @@ public struct Parser {
     var loc = Location.unknown
     if accept("loc") {
       try expect("(")
-      loc = Location(source: try word())
+      loc = Location(source: try name())
       if accept(":op") { loc.index = try int() }
       if peek("\"") { loc.name = try string() }
       try expect(")")

@@ -13,19 +13,19 @@ public struct Printer: Sendable {
   public init(elideOver: Int? = nil) { self.elideOver = elideOver }
 
   public func print(_ g: Graph) -> String {
-    var out = "graph @\(g.name)("
-    out += g.inputs.map { "%\(g[$0].name): \(Self.type(g[$0].type))" }.joined(separator: ", ")
+    var out = "graph @\(Self.name(g.name))("
+    out += g.inputs.map { "\(value(g, $0)): \(Self.type(g[$0].type))" }.joined(separator: ", ")
     out += ") -> ("
     out += g.outputs.map { Self.type(g[$0].type) }.joined(separator: ", ")
     out += ") {\n"
     for id in g.constants.keys.sorted() {
       guard let c = g.constants[id] else { continue }
-      out += "  %\(g[id].name) = const \(Self.type(g[id].type)) \(dense(c.bytes))\n"
+      out += "  \(value(g, id)) = const \(Self.type(g[id].type)) \(dense(c.bytes))\n"
     }
     for op in g.ops {
-      out += "  " + op.outputs.map { "%\(g[$0].name)" }.joined(separator: ", ")
+      out += "  " + op.outputs.map { value(g, $0) }.joined(separator: ", ")
       out += " = \(op.kind.mnemonic)("
-      out += op.inputs.map { "%\(g[$0].name)" }.joined(separator: ", ") + ")"
+      out += op.inputs.map { value(g, $0) }.joined(separator: ", ") + ")"
       let attrs = op.kind.attributes
       if !attrs.isEmpty {
         out += " {" + attrs.map { "\($0.0) \(Self.attr($0.1))" }.joined(separator: ", ") + "}"
@@ -33,8 +33,17 @@ public struct Printer: Sendable {
       out += " : " + op.outputs.map { Self.type(g[$0].type) }.joined(separator: ", ")
       out += " loc(\(Self.location(op.location)))\n"
     }
-    out += "  return " + g.outputs.map { "%\(g[$0].name)" }.joined(separator: ", ") + "\n}\n"
+    out += "  return " + g.outputs.map { value(g, $0) }.joined(separator: ", ") + "\n}\n"
     return out
+  }
+
+  private func value(_ g: Graph, _ id: ValueID) -> String { "%" + Self.name(g[id].name) }
+
+  /// A value, graph or location-source name: as it is when it is a plain word
+  /// (`[A-Za-z0-9_.$+-]+`), quoted otherwise, so that any name prints and parses back.
+  static func name(_ s: String) -> String {
+    let plain = !s.isEmpty && s.utf8.allSatisfy { Parser.isNameByte($0) }
+    return plain ? s : quoted(s)
   }
 
   private func dense(_ bytes: [UInt8]) -> String {
@@ -78,20 +87,23 @@ public struct Printer: Sendable {
   }
 
   static func location(_ l: Location) -> String {
-    var s = l.source
+    var s = name(l.source)
     if let i = l.index { s += ":op \(i)" }
     if !l.name.isEmpty { s += " " + quoted(l.name) }
     return s
   }
 
+  /// A string literal of the text form: printable ASCII as it is (`"` and `\` escaped), every
+  /// other character as `\u{hex}`, so a printed graph is plain ASCII on one line per op
+  /// whatever its names hold.
   static func quoted(_ s: String) -> String {
     var r = "\""
     for ch in s.unicodeScalars {
       switch ch {
       case "\"": r += "\\\""
       case "\\": r += "\\\\"
-      case "\n": r += "\\n"
-      default: r.unicodeScalars.append(ch)
+      case " "..."~": r.unicodeScalars.append(ch)
+      default: r += "\\u{" + String(ch.value, radix: 16) + "}"
       }
     }
     return r + "\""

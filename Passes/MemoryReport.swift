@@ -313,15 +313,26 @@ public enum MemoryReport {
     return String(r)
   }
 
-  private static func escape(_ s: String) -> String {
+  /// Text for an SVG (XML) element or attribute: `& < > " '` as entities; the characters XML
+  /// 1.0 cannot hold at all (C0 controls but tab, LF and CR; U+FFFE, U+FFFF) and the C1 controls
+  /// written out as `\xNN` text, tab, LF and CR as character references.
+  static func escape(_ s: String) -> String {
     var r = ""
-    for c in s {
-      switch c {
+    for u in s.unicodeScalars {
+      switch u {
       case "&": r += "&amp;"
       case "<": r += "&lt;"
       case ">": r += "&gt;"
       case "\"": r += "&quot;"
-      default: r.append(c)
+      case "'": r += "&apos;"
+      case "\t", "\n", "\r": r += "&#\(u.value);"
+      default:
+        if u.value < 0x20 || (u.value >= 0x7f && u.value < 0xa0) || u.value == 0xfffe || u.value == 0xffff {
+          let h = String(u.value, radix: 16)
+          r += "\\x" + String(repeating: "0", count: max(0, 2 - h.count)) + h
+        } else {
+          r.unicodeScalars.append(u)
+        }
       }
     }
     return r

@@ -27,11 +27,11 @@ struct Lowering {
         if case .batchNorm = op.kind { return Array(op.inputs.prefix(1)) }
         return op.inputs
       } + g.outputs)
+    let symbols = CEmitter(name: prefix, target: target).constantSymbols(g)
     for id in g.constants.keys.sorted() where used.contains(id) {
-      guard let data = g.constants[id] else { continue }
-      let name = CEmitter(name: prefix, target: target).constantSymbol(g[id].name)
+      guard let data = g.constants[id], let name = symbols[id] else { continue }
       constantName[id] = name
-      constants.line("/* %\(g[id].name): \(Printer.type(g[id].type)) */")
+      constants.line("/* %\(CSource.comment(g[id].name)): \(Printer.type(g[id].type)) */")
       constants.text += Self.array(name, g[id].type, data.bytes)
     }
   }
@@ -104,7 +104,7 @@ struct Lowering {
     let y = op.outputs[0]
     let yt = g[y].type
     let isFloat = yt.elementType == .f32 && (x.map { g[$0].type.elementType == .f32 } ?? true)
-    c.line("  { /* op \(i): \(op.kind.mnemonic) \(op.location) */")
+    c.line("  { /* op \(i): \(op.kind.mnemonic) \(CSource.comment(op.location.description)) */")
     defer { c.line("  }") }
     if op.kind.isView {
       guard let x, layout.offsets[x] == layout.offsets[y] || constantName[x] != nil else {
@@ -113,7 +113,7 @@ struct Lowering {
       if let name = constantName[x] {
         c.line("    memcpy(\(try ptr(y, i, op)), \(name), \(yt.byteCount));")
       } else {
-        c.line("    /* view of %\(g[x].name): no data moves */")
+        c.line("    /* view of %\(CSource.comment(g[x].name)): no data moves */")
       }
       return
     }

@@ -179,7 +179,12 @@ public func importONNXWithInfo(
   do {
     var opts = BinaryDecodingOptions()
     opts.messageDepthLimit = 64
-    model = try Onnx_ModelProto(serializedBytes: bytes, options: opts)
+    do {
+      model = try Onnx_ModelProto(serializedBytes: bytes, options: opts)
+    } catch BinaryDecodingError.invalidUTF8 {
+      // Names are data: a name that is not UTF-8 is read with its bad bytes written \xNN.
+      model = try Onnx_ModelProto(serializedBytes: WireUTF8.withValidUTF8(bytes) ?? bytes, options: opts)
+    }
   } catch {
     throw ONNXError(file: fileName, reason: "not a valid ONNX protobuf (\(error))")
   }

@@ -60,10 +60,12 @@ public enum CRunner {
       var args = ["make", "-s", "host"]
       if sanitize { args.append("EXTRA_CFLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -g") }
       let b = try Shell.run(args, in: dir)
-      guard b.status == 0 else { throw DriverError("\(dir): building the emitted C failed:\n\(b.out)\(b.err)") }
+      guard b.status == 0 else { throw DriverError("\(dir): building the emitted C failed: \(firstError(b.err + b.out))") }
     case .qemuM4:
       let b = try Shell.run(["make", "-s", "qemu"], in: dir)
-      guard b.status == 0 else { throw DriverError("\(dir): cross-compiling the emitted C failed:\n\(b.out)\(b.err)") }
+      guard b.status == 0 else {
+        throw DriverError("\(dir): cross-compiling the emitted C failed: \(firstError(b.err + b.out))")
+      }
       let s = try Shell.run(["arm-none-eabi-size", "build/\(r.name).elf"], in: dir)
       if let row = s.out.split(separator: "\n").dropFirst().first {
         let cols = row.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Int($0) }
@@ -88,7 +90,9 @@ public enum CRunner {
     switch p.backend {
     case .c:
       let r = try Shell.run(["./build/\(p.name)_host"] + inputs.indices.map { "input\($0).bin" } + outPaths, in: p.directory)
-      guard r.status == 0 else { throw DriverError("\(p.directory): the emitted C exited with \(r.status): \(r.err)") }
+      guard r.status == 0 else {
+        throw DriverError("\(p.directory): the emitted C exited with \(r.status): \(firstError(r.err))")
+      }
     case .qemuM4:
       var semi = "enable=on,target=native,arg=\(p.name)"
       for k in inputs.indices { semi += ",arg=input\(k).bin" }
@@ -99,7 +103,7 @@ public enum CRunner {
           "-semihosting-config", semi, "-kernel", "build/\(p.name).elf",
         ], in: p.directory)
       guard r.status == 0 else {
-        throw DriverError("\(p.directory): the model exited with \(r.status) under QEMU: \(r.err)\(r.out)")
+        throw DriverError("\(p.directory): the model exited with \(r.status) under QEMU: \(firstError(r.err + r.out))")
       }
       for line in (r.out + "\n" + r.err).split(separator: "\n") where line.hasPrefix("instructions: ") {
         m.instructions = Int(line.dropFirst("instructions: ".count).trimmingCharacters(in: .whitespaces))
@@ -114,6 +118,13 @@ public enum CRunner {
       outputs.append(NDArray(shape: t.shape, elementType: t.elementType, bytes: [UInt8](d)))
     }
     return (outputs, m)
+  }
+
+  /// The first line of a tool's output that reports an error (else its first line), so that
+  /// every driver error stays one line.
+  static func firstError(_ output: String) -> String {
+    let lines = output.split(whereSeparator: \.isNewline).map(String.init)
+    return lines.first { $0.contains("error") } ?? lines.first ?? "(no output)"
   }
 
   /// Compiles, builds and runs in one go.

@@ -14,8 +14,10 @@ public enum Execution {
     }
     var arrays: [NDArray] = []
     for (path, io) in zip(paths, m.onnx?.inputs ?? []) {
+      let given = try Npy.read(path: path)
+      try checkShape(given.shape, io.onnxShape, layout: layoutName(io), path: path, input: io.onnxName)
       do {
-        arrays.append(try io.prepare(try Npy.read(path: path)))
+        arrays.append(try io.prepare(given))
       } catch let e as DriverError {
         throw e
       } catch {
@@ -40,12 +42,37 @@ public enum Execution {
       guard a.elementType == t.elementType else {
         throw DriverError("\(path): input %\(g[id].name) needs \(t.elementType.rawValue), the file holds \(a.elementType.rawValue)")
       }
-      guard a.count == t.elementCount else {
-        throw DriverError("\(path): input %\(g[id].name) needs shape \(t.shape), the file holds \(a.shape)")
-      }
+      try checkShape(a.shape, t.shape, layout: t.rank == 4 ? "NHWC, channels last" : nil, path: path, input: g[id].name)
       arrays.append(NDArray(shape: t.shape, elementType: t.elementType, bytes: a.bytes))
     }
     return arrays
+  }
+
+  /// The layout an ONNX input's user data is in (the model's own).
+  static func layoutName(_ io: ONNXIO) -> String? {
+    switch io.layout {
+    case .nchwAsNHWC: return "NCHW, the ONNX model's layout"
+    case .nclAsNLC: return "NCL, the ONNX model's layout"
+    default: return nil
+    }
+  }
+
+  /// Refuses data whose shape is not the model's, even when the element count agrees (an NCHW
+  /// array given to an NHWC model would otherwise run, with the wrong numbers), naming the
+  /// layout expected.
+  static func checkShape(_ given: [Int], _ expected: [Int], layout: String?, path: String, input: String) throws {
+    guard given != expected else { return }
+    var m = "\(path): input '\(input)' takes shape \(expected)"
+    if let layout { m += " (\(layout))" }
+    m += ", the file holds \(given)"
+    if given.count == 4, expected.count == 4, given.sorted() == expected.sorted(), given[0] == expected[0] {
+      if given == [expected[0], expected[3], expected[1], expected[2]] {
+        m += ": that is NCHW; transpose it to NHWC (numpy: x.transpose(0, 2, 3, 1))"
+      } else if given == [expected[0], expected[2], expected[3], expected[1]] {
+        m += ": that is NHWC; transpose it to NCHW (numpy: x.transpose(0, 3, 1, 2))"
+      }
+    }
+    throw DriverError(m)
   }
 
   /// Where an op's result goes in a dump or comes from in a golden folder.

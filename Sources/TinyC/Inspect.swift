@@ -1,11 +1,24 @@
+import CMSISBackend
 import TinyIR
 import TinyPasses
 
-/// What `tinyc inspect` reports about a model.
+/// What `tinyc inspect` reports about a model: the graph as imported, and the graph
+/// `tinyc compile -O memory` builds from it (the passes run, ops in the planner's order).
 public struct ModelSummary: Sendable {
   public struct TensorInfo: Sendable {
     public var name: String
     public var type: TensorType
+  }
+  /// One op of the compiled graph, in execution order.
+  public struct Layer: Sendable {
+    public var index: Int
+    public var kind: String
+    /// Where it came from (source, op index and the model's name for it).
+    public var location: Location
+    public var output: TensorType
+    public var macs: Int
+    /// Activation bytes live while it runs.
+    public var liveBytes: Int
   }
   public var name: String
   public var opCounts: [(kind: String, count: Int)]
@@ -13,7 +26,13 @@ public struct ModelSummary: Sendable {
   public var outputs: [TensorInfo]
   public var constantBytes: Int
   public var activationBytes: Int
+  /// The largest sum of activation bytes live at one op, of the graph as imported.
   public var activationLowerBound: Int
+  /// The same bound for the graph `compile` plans (nil when the passes refuse the model).
+  public var compiledLowerBound: Int?
+  /// Why the compile pipeline refused the model, when it did.
+  public var compileError: String?
+  public var layers: [Layer] = []
   public var macs: Int
 
   public init(_ g: Graph) throws {
@@ -32,6 +51,22 @@ public struct ModelSummary: Sendable {
     activationBytes = activations.reduce(0) { $0 + g[$1].type.byteCount }
     activationLowerBound = try Liveness(g).lowerBound
     macs = g.ops.reduce(0) { $0 + Self.macs($1, g) }
+    do {
+      var c = g
+      let pm = try PassCatalog.pipeline(Compiler.OptLevel.memory.pipeline(calibration: nil))
+      try pm.run(&c)
+      let plan = try planMemory(c, strategy: .best, scratch: { _, op in Target.cortexM4.scratchBytes(op, c) })
+      compiledLowerBound = plan.lowerBound
+      layers = plan.order.enumerated().map { step, i in
+        let op = c.ops[i]
+        let out = op.outputs.first.map { c[$0].type } ?? TensorType([], .f32)
+        return Layer(
+          index: step, kind: op.kind.mnemonic, location: op.location, output: out, macs: Self.macs(op, c),
+          liveBytes: step < plan.liveBytes.count ? plan.liveBytes[step] : 0)
+      }
+    } catch {
+      compileError = "\(error)"
+    }
   }
 
   /// Multiply-accumulates of one op (convolutions and fully-connected layers; 0 for others).
@@ -51,18 +86,49 @@ public struct ModelSummary: Sendable {
   }
 
   public var text: String {
-    var s = "model \(name)\n"
+    var s = "model \(terminalText(name))\n"
     s += "operators (\(opCounts.reduce(0) { $0 + $1.count })):\n"
     for (k, n) in opCounts { s += "  \(k.padding(20)) \(n)\n" }
     s += "inputs:\n"
-    for t in inputs { s += "  %\(t.name): \(Printer.type(t.type))\n" }
+    for t in inputs { s += "  %\(terminalText(t.name)): \(Printer.type(t.type))\n" }
     s += "outputs:\n"
-    for t in outputs { s += "  %\(t.name): \(Printer.type(t.type))\n" }
+    for t in outputs { s += "  %\(terminalText(t.name)): \(Printer.type(t.type))\n" }
     s += "constant bytes:           \(constantBytes)\n"
     s += "activation bytes (total): \(activationBytes)\n"
-    s += "activation lower bound:   \(activationLowerBound)\n"
+    s += "activation lower bound:   \(activationLowerBound) (as imported)\n"
+    if let compiledLowerBound {
+      s += "activation lower bound:   \(compiledLowerBound) (after compile's -O memory passes: what it plans)\n"
+    } else if let compileError {
+      s += "compile's passes refuse this model: \(compileError)\n"
+    }
     s += "MACs:                     \(macs)\n"
     return s
+  }
+
+  /// One row per op of the compiled graph: what a Netron user looks for, with the bytes each
+  /// op keeps live. Source names are escaped for the terminal and cut at 40 characters.
+  public var layerTable: String {
+    var rows = [["#", "op", "source", "output", "MACs", "live B"]]
+    for l in layers {
+      var src = l.location.source
+      if let i = l.location.index { src += ":\(i)" }
+      if !l.location.name.isEmpty {
+        let n = terminalText(l.location.name)
+        src += " " + (n.count > 40 ? String(n.prefix(39)) + "…" : n)
+      }
+      rows.append([String(l.index), l.kind, src, Printer.type(l.output), String(l.macs), String(l.liveBytes)])
+    }
+    let widths = (0..<6).map { c in rows.map { $0[c].count }.max() ?? 0 }
+    var out = ""
+    for r in rows {
+      var cells: [String] = []
+      for c in 0..<6 {
+        let right = c == 0 || c == 4 || c == 5
+        cells.append(right ? r[c].leftPadding(widths[c]) : r[c].padding(widths[c]))
+      }
+      out += cells.joined(separator: "  ").trimmingTrailingSpaces() + "\n"
+    }
+    return out
   }
 
   public var json: String {
@@ -86,6 +152,7 @@ public struct ModelSummary: Sendable {
       ("constant_bytes", .int(constantBytes)),
       ("activation_bytes", .int(activationBytes)),
       ("activation_lower_bound_bytes", .int(activationLowerBound)),
+      ("compiled_activation_lower_bound_bytes", compiledLowerBound.map { .int($0) } ?? .null),
       ("macs", .int(macs)),
     ])
     return j.render() + "\n"
@@ -94,6 +161,12 @@ public struct ModelSummary: Sendable {
 
 extension String {
   func padding(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+  func leftPadding(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+  func trimmingTrailingSpaces() -> String {
+    var s = self
+    while s.last == " " { s.removeLast() }
+    return s
+  }
 }
 
 /// A small ordered JSON writer (keys keep their order, so output is deterministic).

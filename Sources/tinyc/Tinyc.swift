@@ -19,8 +19,15 @@ struct Tinyc: ParsableCommand {
         tinyc compare model.tflite --input x.npy --golden-layers golden/layers/model.input0
         tinyc opt model.tflite --passes 'plan-memory{strategy=best}' -o model.tir
       """,
+    version: "tinyc \(tinycVersion)",
     subcommands: [Compile.self, Inspect.self, Run.self, Opt.self, Compare.self])
 }
+
+/// The version `tinyc --version` prints.
+let tinycVersion = "0.1.0"
+
+/// Prints one line to stdout with everything a model file put into it shown escaped.
+func say(_ line: String) { print(terminalText(line)) }
 
 /// `--input-shape`, for every subcommand that loads a model.
 struct InputShapeOption: ParsableArguments {
@@ -40,7 +47,7 @@ func guarded(_ body: () throws -> Void) throws {
   } catch let e as ExitCode {
     throw e
   } catch {
-    FileHandle.standardError.write(Data("tinyc: error: \(error)\n".utf8))
+    FileHandle.standardError.write(Data("tinyc: error: \(terminalText("\(error)"))\n".utf8))
     throw ExitCode(1)
   }
 }
@@ -51,6 +58,12 @@ struct Inspect: ParsableCommand {
   @Argument(help: "The model (.tflite, .onnx or .tir).") var model: String
   @OptionGroup var inputShape: InputShapeOption
   @Flag(help: "Print JSON instead of text.") var json = false
+  @Flag(
+    help: ArgumentHelp(
+      "Also print one row per op of the graph compile builds.",
+      discussion: "Index, op, source (format:op index and the model's name for it), output type and "
+        + "quantization, MACs, and activation bytes live while the op runs."))
+  var layers = false
 
   func run() throws {
     try guarded {
@@ -58,7 +71,8 @@ struct Inspect: ParsableCommand {
       let s = try ModelSummary(g)
       print(json ? s.json : s.text, terminator: "")
       let problem = ModelSummary.cBackendProblem(g)
-      if !json { print("C back-end:               " + (problem.map { "cannot lower it: \($0)" } ?? "every op lowers")) }
+      if !json { print("C back-end:               " + (problem.map { "cannot lower it: " + terminalText($0) } ?? "every op lowers")) }
+      if layers && !json { print("\nlayers (as compile -O memory runs them):\n" + s.layerTable, terminator: "") }
     }
   }
 }
@@ -95,11 +109,13 @@ struct Run: ParsableCommand {
           throw DriverError("unknown backend '\(backend)' (interpreter, c, qemu-m4)")
         }
         if dumpTensors != nil { throw DriverError("--dump-tensors works with the interpreter backend only") }
+        if let buildDir { try OutputFolder.check(buildDir, force: false) }
         let dir = buildDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("tinyc-\(getpid())").path
         defer { if buildDir == nil { try? FileManager.default.removeItem(atPath: dir) } }
         var options = Compiler.Options()
         options.keepFloat = true  // run the model as it is; `compile --calibration` quantizes
         let r = try CRunner.run(g, inputs: inputs, backend: b, options: options, workDirectory: dir)
+        if buildDir != nil { try OutputFolder.mark(dir) }
         outs = r.outputs
         if let n = r.measurements.instructions { print("M4 instructions per inference: \(n)") }
         if let t = r.measurements.text, let d = r.measurements.data, let z = r.measurements.bss {
@@ -114,7 +130,7 @@ struct Run: ParsableCommand {
       if output.isEmpty {
         for (i, a) in outs.enumerated() {
           let values = a.elementType == .f32 ? a.floats.map { "\($0)" } : a.integers.map(String.init)
-          print("output \(i) \(a.shape): \(values.prefix(32).joined(separator: " "))\(a.count > 32 ? " …" : "")")
+          say("output \(i) \(a.shape): \(values.prefix(32).joined(separator: " "))\(a.count > 32 ? " …" : "")")
         }
       }
     }
@@ -188,11 +204,11 @@ struct Compare: ParsableCommand {
         }
         if let first = report.firstMismatch {
           ok = false
-          print("layers: \(report.mismatches) of \(report.compared) differ; first: \(first)")
+          say("layers: \(report.mismatches) of \(report.compared) differ; first: \(first)")
         } else {
           print("layers: all \(report.compared) identical")
         }
-        if !report.missing.isEmpty { print("layers without a golden: \(report.missing.joined(separator: ", "))") }
+        if !report.missing.isEmpty { say("layers without a golden: \(report.missing.joined(separator: ", "))") }
       } else {
         outputs = try Execution.run(g, inputs: inputs)
       }
@@ -219,7 +235,9 @@ struct Compile: ParsableCommand {
       Writes DIR/NAME.h and DIR/NAME.c (the model), DIR/report.json and DIR/memory.svg (the
       arena plan), DIR/runtime/ (the CMSIS-NN host stand-in, tinyc's kernels, QEMU start-up
       code) and DIR/Makefile: `make -C DIR` builds a host program, `make -C DIR qemu` a
-      Cortex-M4 ELF. On a device, build NAME.c against the real CMSIS-NN.
+      Cortex-M4 ELF, `make -C DIR check` runs the host build on check/input*.bin and compares
+      its outputs with what tinyc's interpreter computed. On a device, build NAME.c against the
+      real CMSIS-NN. DIR must be new, empty, or written by tinyc before (--force overrides).
       """)
   @Argument(help: "The model (.tflite, .onnx or .tir).") var model: String
   @OptionGroup var inputShape: InputShapeOption
@@ -234,10 +252,12 @@ struct Compile: ParsableCommand {
   var calibration: String?
   @Flag(name: .customLong("keep-float"), help: "Compile a float model to float32 C kernels instead of quantizing it.")
   var keepFloat = false
-  @Flag(help: "Print the memory report summary.") var report = false
+  @Flag(help: "Print a summary of the memory report (report.json has all of it).") var report = false
+  @Flag(help: "Write into -o DIR even when it holds files tinyc did not write.") var force = false
 
   func run() throws {
     try guarded {
+      try OutputFolder.check(output, force: force)
       let loaded = try Models.loadModel(path: model, inputShapes: inputShape.shapes)
       let g = loaded.graph
       var o = Compiler.Options()
@@ -261,11 +281,22 @@ struct Compile: ParsableCommand {
       o.name = name ?? URL(fileURLWithPath: model).deletingPathExtension().lastPathComponent
       let r = try Compiler.compile(g, options: o)
       try Compiler.write(r, to: output)
-      print("wrote \(output)/\(r.name).c, \(r.name).h, report.json, memory.svg, runtime/, Makefile")
-      print(
+      try OutputFolder.writeCheckData(r.graph, to: output)
+      try OutputFolder.mark(output)
+      say("wrote \(output)/\(r.name).c, \(r.name).h, report.json, memory.svg, runtime/, Makefile, check/")
+      say(
         "arena \(r.plan.arenaBytes) B: activations \(r.plan.activationArenaBytes) B (lower bound \(r.plan.lowerBound) B)"
           + " and CMSIS-NN scratch up to \(r.plan.scratchBytes) B; constants \(r.graph.constantBytes) B")
-      if report { print(r.reportJSON) }
+      if report {
+        let gap = r.plan.activationArenaBytes - r.plan.lowerBound
+        say("report summary (all of it in \(output)/report.json, the plan drawn in \(output)/memory.svg):")
+        say(
+          "  RAM:   arena \(r.plan.arenaBytes) B (activations \(r.plan.activationArenaBytes) B, "
+            + "CMSIS-NN scratch up to \(r.plan.scratchBytes) B)")
+        say("  bound: \(r.plan.lowerBound) B of activations live at the peak op; the plan is \(gap) B above it")
+        say("  Flash: \(r.graph.constantBytes) B of constants (weights, biases), plus code")
+        say("  ops:   \(r.graph.ops.count), target \(t.rawValue)")
+      }
     }
   }
 }

@@ -247,7 +247,7 @@ func agreement(_ a: NDArray, _ b: NDArray) -> String {
 
 /// Sizes from the M4 ELF: `arm-none-eabi-size -A` sections, and the const objects in Flash from
 /// `arm-none-eabi-readelf -s`: `weights` are the symbols of the graph's constants (as
-/// `CEmitter.constantSymbol` names them), NAME_mult<k>/NAME_shift<k> the requantization
+/// `CEmitter.constantSymbols` names them), NAME_mult<k>/NAME_shift<k> the requantization
 /// parameters; any other object in Flash, e.g. a runtime kernel's table, counts as "other".
 func flashFigures(elf: String, name: String, weights: Set<String>) -> Flash? {
   guard let s = shell(["arm-none-eabi-size", "-A", elf]), s.status == 0 else { return nil }
@@ -374,7 +374,7 @@ func bench(_ path: String, o: Options) -> Row {
       row.bestM4 = r.plan.arenaBytes
       row.scratchM4 = r.plan.scratchBytes
       let emitter = CEmitter(name: r.name, target: opts.target)
-      weightSymbols = Set(r.graph.constants.keys.map { emitter.constantSymbol(r.graph[$0].name) })
+      weightSymbols = Set(emitter.constantSymbols(r.graph).values)
     }
   } catch {
     row.errors["compile"] = "compile: \(error)"
