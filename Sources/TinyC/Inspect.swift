@@ -30,7 +30,7 @@ public struct ModelSummary: Sendable {
   public var activationLowerBound: Int
   /// The same bound for the graph `compile` plans (nil when the passes refuse the model).
   public var compiledLowerBound: Int?
-  /// Why the compile pipeline refused the model, when it did.
+  /// Why `compile` (its passes or the C back-end) refused the model, when it did.
   public var compileError: String?
   public var layers: [Layer] = []
   public var macs: Int
@@ -51,18 +51,18 @@ public struct ModelSummary: Sendable {
     activationBytes = activations.reduce(0) { $0 + g[$1].type.byteCount }
     activationLowerBound = try Liveness(g).lowerBound
     macs = g.ops.reduce(0) { $0 + Self.macs($1, g) }
+    // compile itself, once (float ops kept as float32 C, as `run --backend c` does), so that
+    // the bound, the layers and whether the C back-end takes the model are exactly compile's.
     do {
-      var c = g
-      let pm = try PassCatalog.pipeline(Compiler.OptLevel.memory.pipeline(calibration: nil))
-      try pm.run(&c)
-      let plan = try planMemory(c, strategy: .best, scratch: { _, op in Target.cortexM4.scratchBytes(op, c) })
-      compiledLowerBound = plan.lowerBound
-      layers = plan.order.enumerated().map { step, i in
-        let op = c.ops[i]
-        let out = op.outputs.first.map { c[$0].type } ?? TensorType([], .f32)
+      var options = Compiler.Options()
+      options.keepFloat = true
+      let r = try Compiler.compile(g, options: options)
+      compiledLowerBound = r.plan.lowerBound
+      layers = r.graph.ops.enumerated().map { step, op in
+        let out = op.outputs.first.map { r.graph[$0].type } ?? TensorType([], .f32)
         return Layer(
-          index: step, kind: op.kind.mnemonic, location: op.location, output: out, macs: Self.macs(op, c),
-          liveBytes: step < plan.liveBytes.count ? plan.liveBytes[step] : 0)
+          index: step, kind: op.kind.mnemonic, location: op.location, output: out, macs: Self.macs(op, r.graph),
+          liveBytes: step < r.plan.liveBytes.count ? r.plan.liveBytes[step] : 0)
       }
     } catch {
       compileError = "\(error)"
@@ -98,8 +98,6 @@ public struct ModelSummary: Sendable {
     s += "activation lower bound:   \(activationLowerBound) (as imported)\n"
     if let compiledLowerBound {
       s += "activation lower bound:   \(compiledLowerBound) (after compile's -O memory passes: what it plans)\n"
-    } else if let compileError {
-      s += "compile's passes refuse this model: \(compileError)\n"
     }
     s += "MACs:                     \(macs)\n"
     return s

@@ -70,7 +70,7 @@ struct Inspect: ParsableCommand {
       let g = try Models.loadModel(path: model, inputShapes: inputShape.shapes).graph
       let s = try ModelSummary(g)
       print(json ? s.json : s.text, terminator: "")
-      let problem = ModelSummary.cBackendProblem(g)
+      let problem = s.cBackendProblem
       if !json { print("C back-end:               " + (problem.map { "cannot lower it: " + terminalText($0) } ?? "every op lowers")) }
       if layers && !json { print("\nlayers (as compile -O memory runs them):\n" + s.layerTable, terminator: "") }
     }
