@@ -2,12 +2,26 @@ import CMSISBackend
 import Foundation
 import TinyIR
 
-/// Builds emitted C and runs it: on the host (`cc`) or on a Cortex-M4 under QEMU
-/// (`arm-none-eabi-gcc`, `qemu-system-arm -M mps2-an386` with semihosting).
+/// Builds emitted C and runs it: on the host (`cc`), or on a Cortex-M4 or Cortex-M55 under QEMU
+/// (`arm-none-eabi-gcc`, `qemu-system-arm -M mps2-an386` / `mps3-an547` with semihosting).
 public enum CRunner {
   public enum Backend: String, CaseIterable, Sendable {
     case c
     case qemuM4 = "qemu-m4"
+    /// Helium (MVE): the CMSIS-NN stand-in is compiled as the library's MVE build there.
+    case qemuM55 = "qemu-m55"
+
+    /// The core a QEMU backend emulates, which the C must be compiled for (nil: the host).
+    public var target: Target? {
+      switch self {
+      case .c: return nil
+      case .qemuM4: return .cortexM4
+      case .qemuM55: return .cortexM55
+      }
+    }
+
+    /// QEMU's board for that core (the generated Makefile picks the same one from the target).
+    var board: String { self == .qemuM55 ? "mps3-an547" : "mps2-an386" }
   }
 
   /// What one run on QEMU measured.
@@ -39,7 +53,7 @@ public enum CRunner {
     switch backend {
     case .c:
       return available("make") && available("cc") ? nil : "make and a C compiler (apt-get install build-essential)"
-    case .qemuM4:
+    case .qemuM4, .qemuM55:
       return available("arm-none-eabi-gcc") && available("qemu-system-arm") && available("make")
         ? nil
         : "the Cortex-M toolchain and QEMU (apt-get install --no-install-recommends gcc-arm-none-eabi "
@@ -61,7 +75,7 @@ public enum CRunner {
       if sanitize { args.append("EXTRA_CFLAGS=-fsanitize=address,undefined -fno-sanitize-recover=all -g") }
       let b = try Shell.run(args, in: dir)
       guard b.status == 0 else { throw DriverError("\(dir): building the emitted C failed: \(firstError(b.err + b.out))") }
-    case .qemuM4:
+    case .qemuM4, .qemuM55:
       let b = try Shell.run(["make", "-s", "qemu"], in: dir)
       guard b.status == 0 else {
         throw DriverError("\(dir): cross-compiling the emitted C failed: \(firstError(b.err + b.out))")
@@ -93,13 +107,13 @@ public enum CRunner {
       guard r.status == 0 else {
         throw DriverError("\(p.directory): the emitted C exited with \(r.status): \(firstError(r.err))")
       }
-    case .qemuM4:
+    case .qemuM4, .qemuM55:
       var semi = "enable=on,target=native,arg=\(p.name)"
       for k in inputs.indices { semi += ",arg=input\(k).bin" }
       for path in outPaths { semi += ",arg=\(path)" }
       let r = try Shell.run(
         [
-          "qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-icount", "shift=0",
+          "qemu-system-arm", "-M", p.backend.board, "-nographic", "-monitor", "none", "-icount", "shift=0",
           "-semihosting-config", semi, "-kernel", "build/\(p.name).elf",
         ], in: p.directory)
       guard r.status == 0 else {
@@ -132,7 +146,7 @@ public enum CRunner {
     _ graph: Graph, inputs: [NDArray], backend: Backend, options: Compiler.Options, workDirectory dir: String
   ) throws -> (outputs: [NDArray], measurements: Measurements) {
     var opts = options
-    if backend == .qemuM4 { opts.target = .cortexM4 }
+    if let target = backend.target { opts.target = target }
     let program = try build(try Compiler.compile(graph, options: opts), in: dir, backend: backend)
     return try execute(program, inputs: inputs)
   }

@@ -91,9 +91,10 @@ struct Run: ParsableCommand {
   @Option(name: .long, help: "Where to write an output .npy (repeat for each model output).") var output: [String] =
     []
   @Option(name: .customLong("dump-tensors"), help: "Write every op's result into this folder.") var dumpTensors: String?
-  @Option(help: "interpreter, c (emitted C on this machine) or qemu-m4 (emitted C on a Cortex-M4 under QEMU).")
+  @Option(
+    help: "interpreter, c (emitted C on this machine), qemu-m4 or qemu-m55 (emitted C on a Cortex-M4 or, with Helium, a Cortex-M55 under QEMU).")
   var backend: String = "interpreter"
-  @Option(name: .customLong("build-dir"), help: "Where the c and qemu-m4 backends build (default: a temporary folder).")
+  @Option(name: .customLong("build-dir"), help: "Where the c and QEMU backends build (default: a temporary folder).")
   var buildDir: String?
 
   func run() throws {
@@ -106,7 +107,7 @@ struct Run: ParsableCommand {
         outs = try Execution.run(g, inputs: inputs, dumpDirectory: dumpTensors, onnx: loaded.onnx)
       } else {
         guard let b = CRunner.Backend(rawValue: backend) else {
-          throw DriverError("unknown backend '\(backend)' (interpreter, c, qemu-m4)")
+          throw DriverError("unknown backend '\(backend)' (interpreter, c, qemu-m4, qemu-m55)")
         }
         if dumpTensors != nil { throw DriverError("--dump-tensors works with the interpreter backend only") }
         if let buildDir { try OutputFolder.check(buildDir, force: false) }
@@ -117,7 +118,7 @@ struct Run: ParsableCommand {
         let r = try CRunner.run(g, inputs: inputs, backend: b, options: options, workDirectory: dir)
         if buildDir != nil { try OutputFolder.mark(dir) }
         outs = r.outputs
-        if let n = r.measurements.instructions { print("M4 instructions per inference: \(n)") }
+        if let n = r.measurements.instructions { print("\(b == .qemuM55 ? "M55" : "M4") instructions per inference: \(n)") }
         if let t = r.measurements.text, let d = r.measurements.data, let z = r.measurements.bss {
           print("arm-none-eabi-size: text \(t)  data \(d)  bss \(z)")
         }

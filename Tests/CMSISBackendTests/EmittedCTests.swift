@@ -16,7 +16,7 @@ import TinyIR
     let g = try Models.load(path: m.model)
     var options = Compiler.Options()
     options.keepFloat = true
-    options.target = backend == .c ? .host : .cortexM4
+    options.target = backend.target ?? .host
     options.name = m.stem
     let dir = Paths.temporary(m.stem)
     defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -26,10 +26,10 @@ import TinyIR
       let (outs, measured) = try CRunner.execute(program, inputs: x)
       let golden = try Npy.read(path: m.output(k))
       // Float outputs of libm-based kernels may differ in the last bits between C libraries.
-      let atol = backend == .qemuM4 && golden.elementType == .f32 ? 1e-6 : 0
+      let atol = backend != .c && golden.elementType == .f32 ? 1e-6 : 0
       let diff = try firstDifference(outs, [golden], atol: atol)
       #expect(diff == nil, "\(m.stem) input \(k) on \(backend.rawValue): \(diff ?? "")")
-      if backend == .qemuM4 { #expect((measured.instructions ?? 0) > 0, "no instruction count from QEMU") }
+      if backend != .c { #expect((measured.instructions ?? 0) > 0, "no instruction count from QEMU") }
     }
   }
 
@@ -51,6 +51,14 @@ import TinyIR
   @Test(.enabled(if: qemuAvailable), arguments: GoldenModel.examples + (Paths.hasShared ? GoldenModel.mlperf : []))
   func onCortexM4UnderQEMU(_ m: GoldenModel) throws {
     try check(m, backend: .qemuM4, inputs: [0])
+  }
+
+  /// Cortex-M55: the emitted C for Helium (MVE scratch sizes, the fully-connected kernel sums)
+  /// against the stand-in compiled as CMSIS-NN's MVE build by `-mcpu=cortex-m55`, as Arm's
+  /// library would be.
+  @Test(.enabled(if: qemuAvailable), arguments: GoldenModel.examples + (Paths.hasShared ? GoldenModel.mlperf : []))
+  func onCortexM55UnderQEMU(_ m: GoldenModel) throws {
+    try check(m, backend: .qemuM55, inputs: [0])
   }
 
   /// The same model and flags give byte-identical files.
