@@ -250,21 +250,7 @@ struct Lowering {
         return
       }
       guard q(x) == q(y) else { throw fail(i, op, "int8 pooling needs the same quantization on input and output") }
-      let (lo, hi) = KernelParams.activationRange(act, output: yt)
-      c.line("    const cmsis_nn_dims input_dims = \(dims(s));")
-      c.line("    const cmsis_nn_dims filter_dims = {1, \(fh), \(fw), 1};")
-      c.line("    const cmsis_nn_dims output_dims = \(dims(o));")
-      c.line(
-        "    const cmsis_nn_pool_params params = {.stride = {\(w.strideW), \(w.strideH)}, .padding = {\(w.padding.left), \(w.padding.top)}, .activation = {\(lo), \(hi)}};"
-      )
-      if isMax {
-        c.line("    const cmsis_nn_context ctx = {NULL, 0};")
-      } else {
-        emitContext(i, op, fn: "arm_avgpool_s8", sizeArgs: "\(o[2]), \(s[3])", into: &c)
-      }
-      c.line(
-        "    if (\(isMax ? "arm_max_pool_s8" : "arm_avgpool_s8")(&ctx, &params, &input_dims, \(X), &filter_dims, &output_dims, \(Y)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
-      )
+      emitPool(i, op, window: w, fh, fw, act, X, Y, suffix: "s8", into: &c)
     case .softmax(let beta):
       let row = yt.shape.last ?? 1
       if isFloat {
@@ -510,6 +496,34 @@ struct Lowering {
       return bias[r] &+ s &* Int32(truncatingIfNeeded: inputOffset)
     }
     return constArray("kernel_sums", sums)
+  }
+
+  /// A CMSIS-NN max or average pool call (`arm_max_pool_<suffix>` / `arm_avgpool_<suffix>`): the
+  /// s8 and s16 kernels take the same structs, dims and arguments.
+  func emitPool(
+    _ i: Int, _ op: Op, window w: Window, _ fh: Int, _ fw: Int, _ act: Activation, _ X: String, _ Y: String,
+    suffix: String, into c: inout CSource
+  ) {
+    let s = g[op.inputs[0]].type.shape
+    let o = g[op.outputs[0]].type
+    let isMax: Bool
+    if case .maxPool2d = op.kind { isMax = true } else { isMax = false }
+    let (lo, hi) = KernelParams.activationRange(act, output: o)
+    c.line("    const cmsis_nn_dims input_dims = \(dims(s));")
+    c.line("    const cmsis_nn_dims filter_dims = {1, \(fh), \(fw), 1};")
+    c.line("    const cmsis_nn_dims output_dims = \(dims(o.shape));")
+    c.line(
+      "    const cmsis_nn_pool_params params = {.stride = {\(w.strideW), \(w.strideH)}, .padding = {\(w.padding.left), \(w.padding.top)}, .activation = {\(lo), \(hi)}};"
+    )
+    let fn = isMax ? "arm_max_pool_\(suffix)" : "arm_avgpool_\(suffix)"
+    if isMax {
+      c.line("    const cmsis_nn_context ctx = {NULL, 0};")
+    } else {
+      emitContext(i, op, fn: fn, sizeArgs: "\(o.shape[2]), \(s[3])", into: &c)
+    }
+    c.line(
+      "    if (\(fn)(&ctx, &params, &input_dims, \(X), &filter_dims, &output_dims, \(Y)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
+    )
   }
 
   /// Declares `ctx` with the op's planned scratch buffer and checks, at run time, that the

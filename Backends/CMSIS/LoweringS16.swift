@@ -89,24 +89,8 @@ extension Lowering {
         "    if (arm_fully_connected_s16(&ctx, &params, &quant, &input_dims, \(X), &filter_dims, \(W), &bias_dims, \(B), &output_dims, \(Y)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
       )
     case .averagePool2d(let w, let fh, let fw, let act), .maxPool2d(let w, let fh, let fw, let act):
-      let isMax: Bool
-      if case .maxPool2d = op.kind { isMax = true } else { isMax = false }
       guard q(x) == q(y), xt.rank == 4 else { throw refuse("int16 pooling needs 4-D tensors of one quantization") }
-      let (lo, hi) = KernelParams.activationRange(act, output: yt)
-      c.line("    const cmsis_nn_dims input_dims = \(dims(xt.shape));")
-      c.line("    const cmsis_nn_dims filter_dims = {1, \(fh), \(fw), 1};")
-      c.line("    const cmsis_nn_dims output_dims = \(dims(yt.shape));")
-      c.line(
-        "    const cmsis_nn_pool_params params = {.stride = {\(w.strideW), \(w.strideH)}, .padding = {\(w.padding.left), \(w.padding.top)}, .activation = {\(lo), \(hi)}};"
-      )
-      if isMax {
-        c.line("    const cmsis_nn_context ctx = {NULL, 0};")
-      } else {
-        emitContext(i, op, fn: "arm_avgpool_s16", sizeArgs: "\(yt.shape[2]), \(xt.shape[3])", into: &c)
-      }
-      c.line(
-        "    if (\(isMax ? "arm_max_pool_s16" : "arm_avgpool_s16")(&ctx, &params, &input_dims, \(X), &filter_dims, &output_dims, \(Y)) != ARM_CMSIS_NN_SUCCESS) return -\(i + 1);"
-      )
+      emitPool(i, op, window: w, fh, fw, act, X, Y, suffix: "s16", into: &c)
     case .softmax(let beta):
       let row = yt.shape.last ?? 1
       let r = KernelParams.softmax16(beta: beta, inputScale: q(x).scale)

@@ -103,16 +103,7 @@ func prepareMean16(_ c: OpContext, axes: [Int]) throws -> Kernel {
   let sIn = try c.scale16(c.x, "input")
   let sOut = try c.scale16(c.y, "result")
   let inShape = c.x.shape
-  var reducedShape = inShape
-  for a in axes { reducedShape[a] = 1 }
-  let reducedStrides = strides(of: reducedShape)
-  var outIndex = [Int](repeating: 0, count: c.x.elementCount)
-  forEachIndex(inShape) { idx, flat in
-    var o = 0
-    for d in 0..<idx.count where !axes.contains(d) { o += idx[d] * reducedStrides[d] }
-    outIndex[flat] = o
-  }
-  let map = outIndex
+  let map = reductionOutputIndex(inShape, axes: axes)
   let outCount = c.y.elementCount
   let r = KernelParams.mean(inputScale: sIn, outputScale: sOut, count: axes.reduce(1) { $0 * inShape[$1] })
   let (m, sh) = (r.multiplier, Int(r.shift))

@@ -8,17 +8,7 @@ import TinyIR
 func prepareMean(_ c: OpContext, axes: [Int], keepDims: Bool) throws -> Kernel {
   let inShape = c.x.shape
   let outCount = c.y.elementCount
-  // Output position of every input element.
-  var reducedShape = inShape
-  for a in axes { reducedShape[a] = 1 }
-  let reducedStrides = strides(of: reducedShape)
-  var outIndex = [Int](repeating: 0, count: c.x.elementCount)
-  forEachIndex(inShape) { idx, flat in
-    var o = 0
-    for d in 0..<idx.count where !axes.contains(d) { o += idx[d] * reducedStrides[d] }
-    outIndex[flat] = o
-  }
-  let outIndexMap = outIndex
+  let outIndexMap = reductionOutputIndex(inShape, axes: axes)
   let countInAxis = axes.reduce(1) { $0 * inShape[$1] }
   let specialCase = inShape.count == 4 && Set(axes) == [1, 2] && keepDims
   switch try c.numeric() {
@@ -65,4 +55,19 @@ func meanMultiplier(_ real: Double, count: Int) -> (Int32, Int) {
   m = Int32(truncatingIfNeeded: (Int64(m) << Int64(shift)) / Int64(max(count, 1)))
   sh -= shift
   return (m, sh)
+}
+
+/// The output position of every input element of a reduction over `axes` (int8, int16 and
+/// float MEAN share it).
+func reductionOutputIndex(_ inShape: [Int], axes: [Int]) -> [Int] {
+  var reducedShape = inShape
+  for a in axes { reducedShape[a] = 1 }
+  let reducedStrides = strides(of: reducedShape)
+  var outIndex = [Int](repeating: 0, count: inShape.reduce(1, *))
+  forEachIndex(inShape) { idx, flat in
+    var o = 0
+    for d in 0..<idx.count where !axes.contains(d) { o += idx[d] * reducedStrides[d] }
+    outIndex[flat] = o
+  }
+  return outIndex
 }
