@@ -127,11 +127,11 @@ struct PrecisionSearch {
       flashBudget = try options["flash"].map(parseByteSize)
       ramBudget = try options["ram"].map(parseByteSize)
     } catch {
-      throw PassError("mixed-precision: \(error.message)")
+      throw PassError("\(error.message)")
     }
     let s = options["strategy"] ?? MemoryStrategy.best.rawValue
     guard let st = MemoryStrategy(rawValue: s) else {
-      throw PassError("mixed-precision: unknown strategy '\(s)' (best, greedy-size)")
+      throw PassError("unknown strategy '\(s)' (best, greedy-size)")
     }
     strategy = st
     self.scratch = scratch
@@ -141,7 +141,7 @@ struct PrecisionSearch {
     }
     if let path = options["bits"] { try impose(path) }
     if flashBudget == nil && ramBudget == nil && options["bits"] == nil {
-      throw PassError("mixed-precision: give flash=SIZE, ram=SIZE or bits=FILE.json")
+      throw PassError("give flash=SIZE, ram=SIZE or bits=FILE.json")
     }
   }
 
@@ -153,20 +153,20 @@ struct PrecisionSearch {
       let data = try Data(contentsOf: URL(fileURLWithPath: path))
       file = try JSONDecoder().decode(File.self, from: data)
     } catch {
-      throw PassError("mixed-precision: \(path): not a bits file {\"tensors\": {\"NAME\": 8|4|2, ...}}: \(Self.reason(error))")
+      throw PassError("\(path): not a bits file {\"tensors\": {\"NAME\": 8|4|2, ...}}: \(Self.reason(error))")
     }
     var byName: [String: ValueID] = [:]
     for (i, v) in original.values.enumerated() { byName[v.name] = ValueID(i) }
     var setBy: [Int: String] = [:]
     for (name, b) in file.tensors.sorted(by: { $0.key < $1.key }) {
-      guard let v = byName[name] else { throw PassError("mixed-precision: \(path): no tensor %\(name) in the graph") }
+      guard let v = byName[name] else { throw PassError("\(path): no tensor %\(name) in the graph") }
       guard let k = candidates.cuttableGroup(of: v) else {
         throw PassError(
-          "mixed-precision: \(path): %\(name) keeps its width (a model input or output, or read or written by an op without kernels for every width)")
+          "\(path): %\(name) keeps its width (a model input or output, or read or written by an op without kernels for every width)")
       }
-      guard [8, 4, 2].contains(b) else { throw PassError("mixed-precision: \(path): %\(name): bits must be 8, 4 or 2, got \(b)") }
+      guard [8, 4, 2].contains(b) else { throw PassError("\(path): %\(name): bits must be 8, 4 or 2, got \(b)") }
       if let other = setBy[k], bits[k] != b {
-        throw PassError("mixed-precision: \(path): %\(other) and %\(name) share one quantization (a view, pool or concat); give them the same bits")
+        throw PassError("\(path): %\(other) and %\(name) share one quantization (a view, pool or concat); give them the same bits")
       }
       bits[k] = b
       setBy[k] = name
@@ -329,7 +329,7 @@ struct PrecisionSearch {
   mutating func infeasible() -> PassError {
     if !candidates.groups.contains(where: \.cuttable) {
       return PassError(
-        "mixed-precision: the budget is not met and nothing may be cut: the graph has no 8/4/2-bit weights or activations that every kernel takes at any width (is it quantized?)"
+        "the budget is not met and nothing may be cut: the graph has no 8/4/2-bit weights or activations that every kernel takes at any width (is it quantized?)"
       )
     }
     var all = bits
@@ -341,7 +341,7 @@ struct PrecisionSearch {
     if let fb = flashBudget { asked.append("Flash ≤ \(fb) B") }
     if let rb = ramBudget { asked.append("RAM ≤ \(rb) B") }
     return PassError(
-      "mixed-precision: cannot meet \(asked.joined(separator: " and ")): with every tensor that may be cut at 2 bits, "
+      "cannot meet \(asked.joined(separator: " and ")): with every tensor that may be cut at 2 bits, "
         + "the smallest reachable is Flash \(f) B and RAM \(r.map { "\($0) B" } ?? "(unplanned)")")
   }
 }
