@@ -124,6 +124,23 @@ import TinyPasses
     #expect(Printer().print(imposed) == Printer().print(cut))
   }
 
+  /// `run --ram` on the interpreter runs the graph compile builds under that budget.
+  @Test(.enabled(if: haveBinary)) func runTakesTheCompileFlags() throws {
+    let dir = Repo.temporary()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let input = Repo.examples + "/golden/ds_cnn_s.input0.npy"
+    let (s, out, e) = try Repo.run([
+      "run", "Examples/ds_cnn_s.tflite", "--input", input, "--output", dir + "/y.npy", "-O", "memory", "--ram", "2500",
+    ])
+    #expect(s == 0, "\(out)\(e)")
+    var o = Compiler.Options()
+    o.ram = 2500
+    let g = try Compiler.optimize(try Models.loadModel(path: Repo.examples + "/ds_cnn_s.tflite").graph, options: o)
+    #expect(PrecisionTable(g).rows.contains { $0.bits < 8 })
+    let expected = try Interpreter(g).run([try Npy.read(path: input)])[0]
+    #expect(try Npy.read(path: dir + "/y.npy") == expected)
+  }
+
   @Test(.enabled(if: haveBinary)) func badSizesAndFlagMixesAreOneLineErrors() throws {
     let dir = Repo.temporary()
     defer { try? FileManager.default.removeItem(atPath: dir) }
