@@ -124,6 +124,22 @@ import TinyPasses
     #expect(Printer().print(imposed) == Printer().print(cut))
   }
 
+  /// In a model with float I/O the integer forms of its input and output (quantize(input),
+  /// the operand of the output's dequantize) are the model's I/O too: never cut, not listed.
+  @Test func theIntegerFormsOfFloatIOAreNotCut() throws {
+    let g = try Compiler.optimize(
+      try Models.loadModel(path: Repo.examples + "/onnx/cnn_qdq.onnx").graph, options: Compiler.Options())
+    let names = Set(PrecisionTable(g).rows.map(\.name))
+    let io = g.ops.flatMap { op -> [ValueID] in
+      if op.kind == .quantize, g.inputs.contains(op.inputs[0]) { return op.outputs }
+      if op.kind == .dequantize, g.outputs.contains(op.outputs[0]) { return op.inputs }
+      return []
+    }
+    #expect(io.count == 2)
+    #expect(io.allSatisfy { !names.contains(g[$0].name) })
+    #expect(names.count > 2)
+  }
+
   /// `run --ram` on the interpreter runs the graph compile builds under that budget.
   @Test(.enabled(if: haveBinary)) func runTakesTheCompileFlags() throws {
     let dir = Repo.temporary()
