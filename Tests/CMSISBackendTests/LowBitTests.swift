@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import TinyC
 import TinyIR
+import TinyPasses
 
 /// Sub-byte tensors in the C back-end: every op of the sub-byte set at 8/4/2 bits (input,
 /// weights, result; signed and "unsigned" zero points; odd channel counts; padding, stride,
@@ -104,6 +105,29 @@ import TinyIR
     #expect(r.source.contains("tinyc_fully_connected_lowbit("))
     #expect(r.source.contains("tinyc_conv2d_lowbit("))
     #expect(r.plan.scratch.map(\.size).filter { $0 > 0 }.sorted() == [conv, depthwise].sorted())
+  }
+
+  /// The memory plan never writes a result over an operand when either is packed.
+  @Test func noInPlaceWithPackedTensors() throws {
+    let g = try Parser.parse(LowBitGraph.everything().text)
+    var checked = 0
+    for op in g.ops where (op.inputs + op.outputs).contains(where: { g.type(of: $0).elementType.bits < 8 }) {
+      #expect(inPlaceOperand(of: op, in: g) == nil, "\(op.kind.mnemonic)")
+      checked += 1
+    }
+    #expect(checked > 100)
+  }
+
+  /// Flash as the emitted C carries it: the packed weights and the biases, plus an int32
+  /// multiplier and shift per output channel of the int4 conv (5), depthwise (3), per-channel
+  /// fully connected (7) and int2 conv (5); the per-tensor s4 fully connected takes one
+  /// multiplier and shift as arguments, no array. The float concatenation that collects the
+  /// five results carries its axis sizes (5 int32).
+  @Test func constantBytesCountEveryArray() throws {
+    let (g, r) = try Self.compile(Self.s4Graph(), target: .cortexM4)
+    let constants = g.constants.keys.map { g[$0].type.byteCount }.reduce(0, +)
+    #expect(CEmitter.constantBytes(ofSource: r.source) == constants + 8 * (5 + 3 + 7 + 5) + 4 * 5)
+    #expect(constants == (5 * 27 + 1) / 2 + (27 + 1) / 2 + (7 * 75 + 1) / 2 * 2 + (5 * 27 + 3) / 4 + 4 * (5 + 3 + 7 + 7 + 5))
   }
 
   /// The stand-in refuses a buffer one byte smaller than v7.0.0's arm_convolve_wrapper_s4 asks
