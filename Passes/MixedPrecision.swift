@@ -261,7 +261,7 @@ struct PrecisionSearch {
         guard let (k, why) = flashCut(g, total: f) else { throw infeasible() }
         cut(k, because: "Flash \(f) B > \(fb) B: " + why, g)
       } else if let rb = ramBudget, p.arenaBytes > rb {
-        guard let (k, why) = ramCut(g, p) else { throw infeasible() }
+        guard let (k, why) = try ramCut(g, p) else { throw infeasible() }
         cut(k, because: "RAM \(p.arenaBytes) B > \(rb) B: " + why, g)
       } else {
         break
@@ -305,27 +305,35 @@ struct PrecisionSearch {
 
   /// The activation to halve: at the peak step, the widest cuttable tensor live there, ties to
   /// the larger.
-  func ramCut(_ g: Graph, _ p: MemoryPlan) -> (Int, String)? {
+  mutating func ramCut(_ g: Graph, _ p: MemoryPlan) throws -> (Int, String)? {
     let step = p.peakStep
-    func widest(_ live: (MemoryPlan.Tensor) -> Bool) -> (k: Int, bits: Int, size: Int, name: String)? {
-      var best: (k: Int, bits: Int, size: Int, name: String)?
+    // Cuttable tensors, widest first, ties to the larger.
+    func widest(_ live: (MemoryPlan.Tensor) -> Bool) -> [(k: Int, bits: Int, size: Int, name: String)] {
+      var seen = Set<Int>()
+      var all: [(k: Int, bits: Int, size: Int, name: String)] = []
       for t in p.tensors where live(t) {
         guard let k = candidates.cuttableGroup(of: ValueID(t.value)), let b = bits[k], b > 2 else { continue }
-        if let c = best, (b, t.size) <= (c.bits, c.size) { continue }
-        best = (k, b, t.size, t.name)
+        if seen.insert(k).inserted { all.append((k, b, t.size, t.name)) }
       }
-      return best
+      return all.sorted { ($0.bits, $0.size) > ($1.bits, $1.size) }
     }
     let op = g.ops[p.order[step]]
     let live = p.liveBytes[step] + (step < p.scratch.count ? p.scratch[step].size : 0)
     let peak = "peak at step \(step) (\(op.kind.mnemonic), \(op.location)) with \(live) B live"
-    if let b = widest({ $0.first <= step && step <= $0.last }) {
+    if let b = widest({ $0.first <= step && step <= $0.last }).first {
       return (b.k, "\(peak); %\(b.name) is the widest tensor live there that may be cut (\(b.bits) bits, \(b.size) B)")
     }
-    // Nothing there may be cut (the arena is above the peak's live bytes, or the peak holds
-    // only fixed tensors): the widest cuttable tensor anywhere, to shrink what the plan packs.
-    guard let b = widest({ _ in true }) else { return nil }
-    return (b.k, "\(peak), none of it may be cut; %\(b.name) is the widest tensor elsewhere that may be (\(b.bits) bits, \(b.size) B)")
+    // Nothing live at the peak may be cut; the arena may still be above the peak (alignment,
+    // fragmentation): the widest tensor elsewhere whose cut makes the arena smaller, if any.
+    for b in widest({ _ in true }) {
+      var trial = bits
+      trial[b.k] = b.bits / 2
+      let smaller = try plan(materialize(trial)).arenaBytes
+      if smaller < p.arenaBytes {
+        return (b.k, "\(peak), none of it may be cut; %\(b.name) (\(b.bits) bits, \(b.size) B) elsewhere brings the arena to \(smaller) B")
+      }
+    }
+    return nil
   }
 
   /// The one-line error for a budget that cannot be met.
