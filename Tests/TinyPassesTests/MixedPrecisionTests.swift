@@ -87,6 +87,24 @@ import TinyIR
     }
   }
 
+  /// A transpose (no kernel at every width) reads %a: %a stays 8 bits, the peak holds nothing
+  /// that may be cut, and cutting %t (the only candidate, after the peak) would not shrink the
+  /// arena: the budget is infeasible rather than met by useless cuts.
+  @Test func aPeakWithNothingToCutIsInfeasible() throws {
+    let text = Self.graph
+      .replacingOccurrences(
+        of: "  %y = conv2d(%a,",
+        with: "  %t = transpose(%a) {perm [0, 2, 1, 3]} : 1x8x8x4xi8 q(0.05, -128) loc(tflite:op 2 \"t\")\n  %y = conv2d(%t,")
+    let g = try Parser.parse(text)
+    let rows = PrecisionTable(g).rows.map(\.name)
+    #expect(!rows.contains("a") && rows.contains("w"))
+    #expect {
+      try R.run(mixedPrecision(), options: ["ram": "500"], on: text)
+    } throws: { e in
+      "\(e)".hasPrefix("pass mixed-precision: cannot meet RAM ≤ 500 B") && "\(e)".hasSuffix("RAM 512 B")
+    }
+  }
+
   /// A 2-bit weight is ternary: −1, 0, +1 times its channel's scale.
   @Test func twoBitWeightsAreTernary() throws {
     let out = try Parser.parse(try R.run(mixedPrecision(), options: ["flash": "104"], on: Self.graph))
