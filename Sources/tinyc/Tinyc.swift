@@ -43,7 +43,8 @@ struct InputShapeOption: ParsableArguments {
 /// The flags that choose what `compile` builds, shared by `compile` and `run` so that every
 /// configuration runs where it is deployed.
 struct PipelineFlags: ParsableArguments {
-  @Option(name: .customShort("O"), help: "Pipeline: memory, speed or size (default: memory).") var opt: String?
+  @Option(name: .customShort("O"), help: ArgumentHelp("Pipeline: memory, speed or size (default: memory).", valueName: "level"))
+  var opt: String?
   @Option(help: "A pass pipeline that replaces -O's.") var passes: String?
   @Option(
     help: ArgumentHelp(
