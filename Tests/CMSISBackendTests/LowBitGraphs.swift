@@ -284,6 +284,13 @@ struct LowBitGraph {
         }
       }
     }
+    // CMSIS-NN s4 paths the loop above does not reach: 1x1 convolution, depth multiplier 2.
+    b.conv(
+      .conv, xBits: 8, wBits: 4, yBits: 8, unsigned: false, perChannel: true, kernel: (1, 1), stride: 2,
+      pad: [0, 0, 0, 0], relu: false)
+    b.conv(
+      .depthwise(2), xBits: 8, wBits: 4, yBits: 8, unsigned: true, perChannel: false, kernel: (3, 3), stride: 1,
+      pad: [1, 1, 1, 1], relu: true)
     b.groupedConv(xBits: 4, wBits: 2, yBits: 4)
     b.groupedConv(xBits: 2, wBits: 8, yBits: 2)
     for (x, y) in [(8, 8), (4, 4), (2, 2), (4, 8), (8, 4)] {
