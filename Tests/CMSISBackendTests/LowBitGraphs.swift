@@ -132,6 +132,22 @@ struct LowBitGraph {
     result(y, type)
   }
 
+  /// A grouped convolution (2 groups of 3 input channels, 4 outputs) over two concatenated sources.
+  mutating func groupedConv(xBits: Int, wBits: Int, yBits: Int) {
+    let parts = [source(xBits, unsigned: false), source(xBits, unsigned: false)]
+    let x = fresh("cat")
+    lines.append(
+      "  \(x) = concat(\(parts[0].name), \(parts[1].name)) {axis 3} : 1x5x5x6x\(Self.element(xBits)) q(\(parts[0].scale), \(parts[0].zeroPoint))")
+    let (wq, _) = weightQuant(0.02, channels: 4, perChannel: true, axis: 0)
+    let w = weights([4, 3, 3, 3], bits: wBits, quant: wq)
+    let (ys, yz) = Self.outputQuant(
+      inScale: parts[0].scale, wScale: 0.02, taps: 27, xBits: xBits, wBits: wBits, yBits: yBits, unsigned: false)
+    let y = fresh("y")
+    let type = "1x5x5x4x\(Self.element(yBits)) q(\(ys), \(yz))"
+    lines.append("  \(y) = conv2d(\(x), \(w)) {stride [1, 1], pad [1, 1, 1, 1]} : \(type)")
+    result(y, type)
+  }
+
   mutating func fullyConnected(xBits: Int, wBits: Int, yBits: Int, unsigned: Bool, perChannel: Bool, relu: Bool) {
     let x = source(xBits, unsigned: unsigned)
     let r = fresh("flat")
@@ -268,6 +284,15 @@ struct LowBitGraph {
         }
       }
     }
+    // CMSIS-NN s4 paths the loop above does not reach: 1x1 convolution, depth multiplier 2.
+    b.conv(
+      .conv, xBits: 8, wBits: 4, yBits: 8, unsigned: false, perChannel: true, kernel: (1, 1), stride: 2,
+      pad: [0, 0, 0, 0], relu: false)
+    b.conv(
+      .depthwise(2), xBits: 8, wBits: 4, yBits: 8, unsigned: true, perChannel: false, kernel: (3, 3), stride: 1,
+      pad: [1, 1, 1, 1], relu: true)
+    b.groupedConv(xBits: 4, wBits: 2, yBits: 4)
+    b.groupedConv(xBits: 2, wBits: 8, yBits: 2)
     for (x, y) in [(8, 8), (4, 4), (2, 2), (4, 8), (8, 4)] {
       b.pool(max: true, xBits: x, yBits: y, unsigned: x == 4, filter: 3, stride: 2, pad: 1)
       b.pool(max: false, xBits: x, yBits: y, unsigned: x == 2, filter: 2, stride: 1, pad: 0)

@@ -52,7 +52,8 @@ import TinyPasses
     #expect(outs.count == expected.count)
     for (k, (a, e)) in zip(outs, expected).enumerated() {
       let d = try Execution.difference(a, e, atol: 0)
-      #expect(a.bytes == e.bytes, "output \(k) on \(backend.rawValue): \(d.differing) of \(d.count) differ")
+      let same = a.bytes == e.bytes
+      #expect(same, "output \(k) on \(backend.rawValue): \(d.differing) of \(d.count) values differ")
     }
     // Name the first result that differs (output 0 concatenates them in order).
     if outs.count == expected.count, outs[0].bytes != expected[0].bytes {
@@ -139,7 +140,8 @@ import TinyPasses
     let dir = Paths.temporary("lowbit-s4")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let program = try CRunner.build(r, in: dir, backend: .c)
-    #expect(try CRunner.execute(program, inputs: [x]).outputs.map(\.bytes) == expected.map(\.bytes))
+    let same = try CRunner.execute(program, inputs: [x]).outputs.map(\.bytes) == expected.map(\.bytes)
+    #expect(same)
     var lines = r.source.components(separatedBy: "\n")
     guard let call = lines.firstIndex(where: { $0.contains("if (arm_convolve_wrapper_s4(") }),
       let ctx = lines[..<call].lastIndex(where: { $0.contains("const cmsis_nn_context ctx = {arena + ") })
@@ -156,5 +158,51 @@ import TinyPasses
     defer { try? FileManager.default.removeItem(atPath: dir2) }
     let refused = try CRunner.build(small, in: dir2, backend: .c)
     #expect(throws: (any Error).self) { try CRunner.execute(refused, inputs: [x]) }
+  }
+}
+
+/// M4 instructions per MAC of a 3x3 convolution (16x16x16 → 16 channels, padding 1) under QEMU,
+/// by width: the conv op alone (a graph that only quantizes the input is subtracted). Prints the
+/// figures; run with LOWBIT_BENCH=1 (one QEMU build per width).
+@Suite struct LowBitInstructionCounts {
+  static let enabled = ProcessInfo.processInfo.environment["LOWBIT_BENCH"] == "1" && LowBitTests.qemuAvailable
+
+  static func graph(xBits: Int, wBits: Int, yBits: Int, conv: Bool) -> String {
+    var rng = SplitMix(state: 3)
+    let e = LowBitGraph.element
+    let values = (0..<(16 * 9 * 16)).map { _ in rng.int(-(1 << (wBits - 1))...((1 << (wBits - 1)) - 1)) }
+    let w = LowBitGraph.hex(NDArray.pack(values, as: LowBitGraph.elementType(wBits), shape: [16, 3, 3, 16]).bytes)
+    let xq = xBits == 8 ? "q(0.05, 3)" : "q(0.5, 0)"
+    var lines = ["graph @bench(%in: 1x16x16x16xi8 q(0.05, 3)) -> (1x16x16x16x\(e(conv ? yBits : xBits)) \(conv ? "q(2.0, 0)" : xq)) {"]
+    var x = "%in"
+    if xBits != 8 {
+      lines.append("  %x = quantize(%in) : 1x16x16x16x\(e(xBits)) \(xq)")
+      x = "%x"
+    }
+    if conv {
+      lines.append("  %w = const 16x3x3x16x\(e(wBits)) q(0.02, 0) dense<\(w)>")
+      lines.append("  %y = conv2d(\(x), %w) {stride [1, 1], pad [1, 1, 1, 1]} : 1x16x16x16x\(e(yBits)) q(2.0, 0)")
+      lines.append("  return %y")
+    } else {
+      lines.append("  return \(x)")
+    }
+    return lines.joined(separator: "\n") + "\n}\n"
+  }
+
+  static func instructions(_ text: String) throws -> Int {
+    let (_, r) = try LowBitTests.compile(text, target: .cortexM4)
+    let dir = Paths.temporary("lowbit-bench")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let p = try CRunner.build(r, in: dir, backend: .qemuM4)
+    let x = NDArray(shape: [1, 16, 16, 16], int8s: (0..<4096).map { Int8(truncatingIfNeeded: $0 * 37) })
+    return try CRunner.execute(p, inputs: [x]).measurements.instructions ?? 0
+  }
+
+  @Test(.enabled(if: enabled), arguments: [(8, 8, 8), (8, 4, 8), (8, 2, 8), (4, 4, 4), (2, 2, 2), (4, 8, 4)])
+  func perMAC(x: Int, w: Int, y: Int) throws {
+    let total = try Self.instructions(Self.graph(xBits: x, wBits: w, yBits: y, conv: true))
+    let base = x == 8 ? 0 : try Self.instructions(Self.graph(xBits: x, wBits: w, yBits: y, conv: false))
+    let macs = 16 * 16 * 16 * 16 * 9
+    print("LOWBIT a\(x) w\(y == 0 ? 0 : w) y\(y): \(total - base) instructions, \(Double(total - base) / Double(macs)) per MAC")
   }
 }

@@ -96,6 +96,85 @@ static int32_t dot(const int8_t *x, int64_t xi, int32_t x_bits, const int8_t *w,
     return (int32_t)acc;
 }
 
+/* Channels decoded per step into a stack buffer, and output channels accumulated per step. */
+#define LOWBIT_CHUNK 64
+#define LOWBIT_BLOCK 32
+
+/* out[k] = x[xi + k] + x_offset for k < n (|value| <= 255 fits int16): each packed byte
+ * decoded once. */
+static void decode(const int8_t *x, int64_t xi, int32_t bits, int32_t n, int32_t x_offset, int16_t *out)
+{
+    int32_t k = 0;
+    if (bits == 8) {
+        for (; k < n; k++) {
+            out[k] = (int16_t)(x[xi + k] + x_offset);
+        }
+        return;
+    }
+    if (bits == 4) {
+        for (; k < n && ((xi + k) & 1) != 0; k++) {
+            out[k] = (int16_t)(get(x, xi + k, 4) + x_offset);
+        }
+        for (; k + 2 <= n; k += 2) {
+            const int32_t b = (uint8_t)x[(xi + k) >> 1];
+            out[k] = (int16_t)((b & 0x0F) - ((b & 0x08) << 1) + x_offset);
+            out[k + 1] = (int16_t)((b >> 4) - ((b & 0x80) >> 3) + x_offset);
+        }
+    } else {
+        for (; k < n && ((xi + k) & 3) != 0; k++) {
+            out[k] = (int16_t)(get(x, xi + k, 2) + x_offset);
+        }
+        for (; k + 4 <= n; k += 4) {
+            const int32_t b = (uint8_t)x[(xi + k) >> 2];
+            out[k] = (int16_t)((b & 0x03) - ((b & 0x02) << 1) + x_offset);
+            out[k + 1] = (int16_t)(((b >> 2) & 0x03) - ((b & 0x08) >> 1) + x_offset);
+            out[k + 2] = (int16_t)(((b >> 4) & 0x03) - ((b & 0x20) >> 3) + x_offset);
+            out[k + 3] = (int16_t)((b >> 6) - ((b & 0x80) >> 5) + x_offset);
+        }
+    }
+    for (; k < n; k++) {
+        out[k] = (int16_t)(get(x, xi + k, bits) + x_offset);
+    }
+}
+
+/* Sum over k < n of w[wi + k] * xs[k], wrapping as int32; packed weight bytes decoded in place. */
+static int32_t dot_decoded(const int16_t *xs, const int8_t *w, int64_t wi, int32_t w_bits, int32_t n)
+{
+    uint32_t acc = 0;
+    int32_t k = 0;
+    if (w_bits == 8) {
+        const int8_t *wp = w + wi;
+        for (; k < n; k++) {
+            acc += (uint32_t)((int32_t)wp[k] * xs[k]);
+        }
+        return (int32_t)acc;
+    }
+    if (w_bits == 4) {
+        for (; k < n && ((wi + k) & 1) != 0; k++) {
+            acc += (uint32_t)(get(w, wi + k, 4) * xs[k]);
+        }
+        for (; k + 2 <= n; k += 2) {
+            const int32_t b = (uint8_t)w[(wi + k) >> 1];
+            acc += (uint32_t)(((b & 0x0F) - ((b & 0x08) << 1)) * xs[k] + ((b >> 4) - ((b & 0x80) >> 3)) * xs[k + 1]);
+        }
+    } else {
+        for (; k < n && ((wi + k) & 3) != 0; k++) {
+            acc += (uint32_t)(get(w, wi + k, 2) * xs[k]);
+        }
+        for (; k + 4 <= n; k += 4) {
+            const int32_t b = (uint8_t)w[(wi + k) >> 2];
+            acc += (uint32_t)(((b & 0x03) - ((b & 0x02) << 1)) * xs[k] +
+                              (((b >> 2) & 0x03) - ((b & 0x08) >> 1)) * xs[k + 1] +
+                              (((b >> 4) & 0x03) - ((b & 0x20) >> 3)) * xs[k + 2] +
+                              ((b >> 6) - ((b & 0x80) >> 5)) * xs[k + 3]);
+        }
+    }
+    for (; k < n; k++) {
+        acc += (uint32_t)(get(w, wi + k, w_bits) * xs[k]);
+    }
+    return (int32_t)acc;
+}
+
 /* bias, requantization, output offset and clamp of output channel c. */
 static inline int32_t requantize(int32_t acc, const int32_t *bias, int32_t c, const tinyc_lowbit_quant *q)
 {
@@ -105,6 +184,54 @@ static inline int32_t requantize(int32_t acc, const int32_t *bias, int32_t c, co
     }
     acc = (int32_t)((uint32_t)tinyc_requantize(acc, q->multiplier[k], q->shift[k]) + (uint32_t)q->output_offset);
     return tinyc_clamp_i32(acc, q->act_min, q->act_max);
+}
+
+/* An ungrouped convolution: per output pixel and block of output channels, each tap's input
+ * channels are decoded once (offset added) and reused by every output channel of the block. */
+static void conv_ungrouped(const int8_t *input, const int8_t *filter, const int32_t *bias,
+                           const tinyc_lowbit_geometry *g, const tinyc_lowbit_quant *q, packer *w)
+{
+    int16_t xs[LOWBIT_CHUNK];
+    uint32_t acc[LOWBIT_BLOCK];
+    int32_t b, oy, ox, o0, oc, ky, kx, c0;
+    for (b = 0; b < g->batches; b++) {
+        for (oy = 0; oy < g->out_h; oy++) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            for (ox = 0; ox < g->out_w; ox++) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                for (o0 = 0; o0 < g->out_c; o0 += LOWBIT_BLOCK) {
+                    const int32_t o1 = tinyc_min_i32(o0 + LOWBIT_BLOCK, g->out_c);
+                    for (oc = o0; oc < o1; oc++) {
+                        acc[oc - o0] = 0;
+                    }
+                    for (ky = 0; ky < g->k_h; ky++) {
+                        const int32_t iy = iy0 + g->dil_h * ky;
+                        if (iy < 0 || iy >= g->in_h) {
+                            continue;
+                        }
+                        for (kx = 0; kx < g->k_w; kx++) {
+                            const int32_t ix = ix0 + g->dil_w * kx;
+                            const int64_t xi = (((int64_t)b * g->in_h + iy) * g->in_w + ix) * g->in_c;
+                            if (ix < 0 || ix >= g->in_w) {
+                                continue;
+                            }
+                            for (c0 = 0; c0 < g->in_c; c0 += LOWBIT_CHUNK) {
+                                const int32_t len = tinyc_min_i32(LOWBIT_CHUNK, g->in_c - c0);
+                                decode(input, xi + c0, q->in_bits, len, q->input_offset, xs);
+                                for (oc = o0; oc < o1; oc++) {
+                                    const int64_t wi = (((int64_t)oc * g->k_h + ky) * g->k_w + kx) * g->k_c + c0;
+                                    acc[oc - o0] += (uint32_t)dot_decoded(xs, filter, wi, q->w_bits, len);
+                                }
+                            }
+                        }
+                    }
+                    for (oc = o0; oc < o1; oc++) {
+                        put(w, requantize((int32_t)acc[oc - o0], bias, oc, q));
+                    }
+                }
+            }
+        }
+    }
 }
 
 int32_t tinyc_conv2d_lowbit(const int8_t *input, const int8_t *filter, const int32_t *bias,
@@ -118,6 +245,11 @@ int32_t tinyc_conv2d_lowbit(const int8_t *input, const int8_t *filter, const int
         return -1;
     }
     packer_start(&w, output, q->out_bits);
+    if (groups == 1) {
+        conv_ungrouped(input, filter, bias, g, q, &w);
+        packer_finish(&w);
+        return 0;
+    }
     for (b = 0; b < g->batches; b++) {
         for (oy = 0; oy < g->out_h; oy++) {
             const int32_t iy0 = oy * g->stride_h - g->pad_top;
@@ -199,12 +331,26 @@ void tinyc_fully_connected_lowbit(const int8_t *input, int32_t rows, int32_t dep
 {
     int32_t r, o;
     packer w;
+    int16_t xs[LOWBIT_CHUNK];
+    uint32_t acc[LOWBIT_BLOCK];
+    int32_t o0, c0;
     packer_start(&w, output, q->out_bits);
     for (r = 0; r < rows; r++) {
-        for (o = 0; o < units; o++) {
-            const int32_t acc = dot(input, (int64_t)r * depth, q->in_bits, filter, (int64_t)o * depth, q->w_bits,
-                                    depth, q->input_offset);
-            put(&w, requantize(acc, bias, o, q));
+        for (o0 = 0; o0 < units; o0 += LOWBIT_BLOCK) {
+            const int32_t o1 = tinyc_min_i32(o0 + LOWBIT_BLOCK, units);
+            for (o = o0; o < o1; o++) {
+                acc[o - o0] = 0;
+            }
+            for (c0 = 0; c0 < depth; c0 += LOWBIT_CHUNK) {
+                const int32_t len = tinyc_min_i32(LOWBIT_CHUNK, depth - c0);
+                decode(input, (int64_t)r * depth + c0, q->in_bits, len, q->input_offset, xs);
+                for (o = o0; o < o1; o++) {
+                    acc[o - o0] += (uint32_t)dot_decoded(xs, filter, (int64_t)o * depth + c0, q->w_bits, len);
+                }
+            }
+            for (o = o0; o < o1; o++) {
+                put(&w, requantize((int32_t)acc[o - o0], bias, o, q));
+            }
         }
     }
     packer_finish(&w);
