@@ -6,10 +6,11 @@ import TinyIR
 /// scales (`insert-icn`, so that QAT weights stay as trained), other batch norms folded and activations fused into their
 /// producers (also in QDQ graphs, where they sit between a float op and its quantize), then
 /// `lower-qdq` (QDQ graphs become integer graphs; float graphs are left alone), dead code
-/// removed, and `quantize` for float models (it needs `calibration=PATH`). Run them with
+/// removed, and `quantize` for float models (it needs `calibration=PATH`), then `fold-flatten-transpose` on the integer graph. Run them with
 /// `PassManager(pipeline:passes:)` (the driver's `PassCatalog` lists them all).
 public let standardPasses: [Pass] = [
   foldConstants, cancelTransposes, insertICN, foldBatchNorm, fuseActivations, lowerQDQ, eliminateDeadCode, quantize,
+  foldFlattenTranspose,
 ]
 
 /// Throws when a pass that takes no options is given some.

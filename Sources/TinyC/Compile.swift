@@ -7,7 +7,8 @@ import TinyPasses
 public enum Compiler {
   /// Named pipelines (`-O`): the graph clean-ups every model gets (constants folded, layout
   /// changes that cancel out removed, batch norms folded, activations fused, QDQ lowered to integer ops, dead code removed), then
-  /// post-training quantization when the model is float and calibration data was given, then
+  /// post-training quantization when the model is float and calibration data was given, an NCHW
+  /// Flatten's transpose folded into the integer weights of the fully connected layer it feeds, then
   /// memory planning, which the back-end redoes with the target's CMSIS-NN scratch sizes.
   /// The three levels run the same passes today; they differ in what later passes
   /// (mixed precision, patch streaming) will trade.
@@ -21,6 +22,7 @@ public enum Compiler {
     public func pipeline(calibration: String?, precision: String? = nil) -> String {
       var p = "fold-constants,cancel-transposes,insert-icn,fold-batchnorm,fuse-activations,lower-qdq,eliminate-dead-code"
       if let calibration { p += ",quantize{calibration=\(calibration)},eliminate-dead-code" }
+      p += ",fold-flatten-transpose"
       if let precision { p += ",mixed-precision{\(precision)}" }
       return p + ",plan-memory{strategy=best}"
     }
