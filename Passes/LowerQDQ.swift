@@ -225,10 +225,13 @@ extension Graph {
       if let fixed = QuantRules.fixedOutput(op.kind) {
         guard resultType == .i8 else { return nil }
         plan.output = fixed
-      } else if isGlobalAveragePool(op), inputQ != target {
+      } else if isGlobalAveragePool(op), inputQ != target, resultType == .i8,
+        plan.inputs.allSatisfy({ type(of: $0).elementType == .i8 })
+      {
         // TFLite runs a global average pool as MEAN, which requantizes to its own output
         // parameters: one rounding, where an average pool (input's parameters) and a
-        // requantize round twice.
+        // requantize round twice. (At 4 and 2 bits it stays an average pool and a requantize:
+        // mean has no sub-byte form.)
         plan.kind = .mean(axes: [1, 2], keepDims: true)
       } else if QuantRules.keepsInputQuantization(op.kind), let q = inputQ {
         plan.output = q
