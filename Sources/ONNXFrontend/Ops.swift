@@ -746,7 +746,8 @@ extension Importer {
       let inner = axis.map { shape[($0 + 1)...].reduce(1, *) } ?? 1
       for (i, f) in t.floats.enumerated() {
         let c = axis.map { (i / inner) % shape[$0] } ?? 0
-        let v = (Double(f) / Double(p.scales[c])).rounded(.toNearestOrEven) + Double(p.zeroPoints[c])
+        // x / scale in float, as ONNX Runtime divides, then half to even.
+        let v = Double(f / p.scales[c]).rounded(.toNearestOrEven) + Double(p.zeroPoints[c])
         q.append(v.isNaN ? 0 : Int(min(max(v, Double(r.lowerBound)), Double(r.upperBound))))
       }
       entries[out] = .constant(ONNXTensor(dataType: p.type, shape: t.shape, ints: q))
