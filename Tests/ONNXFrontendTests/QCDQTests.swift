@@ -169,6 +169,33 @@ import TinyIR
     }
   }
 
+  /// Packed int4 / uint4 initializers (two per byte, low nibble first) of the wrong length.
+  @Test func int4InitializerLengths() throws {
+    func model(_ wq: Onnx_TensorProto) throws -> [UInt8] {
+      var m = Build.model(
+        nodes: [
+          Build.node("DequantizeLinear", ["wq", "s"], ["w"], name: "dq"), Build.node("MatMul", ["x", "w"], ["y"], name: "mm"),
+        ], inits: [wq, Build.floats("s", [], [0.5])], inputs: [Build.valueInfo("x", [1, 4])],
+        outputs: [Build.valueInfo("y", [1, 2])])
+      m.opsetImport[0].version = 21
+      return try Build.bytes(m)
+    }
+    for (type, name) in [(Int32(22), "int4"), (Int32(21), "uint4")] {
+      var wq = Onnx_TensorProto()
+      wq.name = "wq"
+      wq.dims = [4, 2]
+      wq.dataType = type
+      wq.rawData = Data([0x21, 0x43, 0x65])
+      expectImportError(try model(wq), contains: "initializer 'wq' has 3 bytes of data, its shape [4, 2] of \(name) needs 4")
+      wq.rawData = Data([0x21, 0x43, 0x65, 0x07, 0x00])
+      expectImportError(try model(wq), contains: "has 5 bytes of data")
+      wq.rawData = Data()
+      wq.clearRawData()
+      wq.int32Data = [0x21, 0x43, 0x65]
+      expectImportError(try model(wq), contains: "initializer 'wq' has 6 values, its shape [4, 2] needs 8")
+    }
+  }
+
   @Test func badPatterns() throws {
     func bad(_ m: Onnx_ModelProto, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
       expectImportError(try Build.bytes(m), node: "C", contains: text, sourceLocation: sourceLocation)
