@@ -119,6 +119,7 @@ extension Graph {
     }
     ops = kept
     cancelQuantizeDequantizePairs()
+    widenSubByteOperands()
     if int8Interface { makeInterfaceInt8() }
     eliminateDeadCode()
   }
@@ -140,6 +141,33 @@ extension Graph {
       }
     }
     removeOps(removed)
+  }
+
+  /// An op without a sub-byte form that reads an i4/i2 value (a transpose that
+  /// `cancel-transposes` moved onto the integer side of a dequantize, before a Flatten) reads
+  /// it widened to i8 instead: a `quantize` to i8 with the same scale and zero point, exact;
+  /// a value-moving op's result, and reshapes of it, are i8 then too.
+  fileprivate mutating func widenSubByteOperands() {
+    var widened: [Op] = []
+    for var op in ops {
+      defer { widened.append(op) }
+      guard op.kind != .quantize, op.kind != .dequantize, op.outputs.count == 1 else { continue }
+      let out = op.outputs[0]
+      let narrowOut = type(of: out).elementType.isSubByte
+      if case .reshape = op.kind, narrowOut, type(of: op.inputs[0]).elementType == .i8 {
+        self[out].type.elementType = .i8
+        continue
+      }
+      guard !op.kind.hasSubByteForm, op.inputs.contains(where: { type(of: $0).elementType.isSubByte }) else { continue }
+      for (k, v) in op.inputs.enumerated() where type(of: v).elementType.isSubByte {
+        let t = type(of: v)
+        let w = addValue(name: freshName(self[v].name + "_i8"), type: TensorType(t.shape, .i8, t.quantization))
+        widened.append(Op(.quantize, inputs: [v], outputs: [w], location: Location(source: "lower-qdq", name: self[v].name)))
+        op.inputs[k] = w
+      }
+      if narrowOut, op.kind.movesValuesOnly { self[out].type.elementType = .i8 }
+    }
+    ops = widened
   }
 
   /// Float inputs read only by identical quantizes become int8; dequantized outputs are

@@ -4,6 +4,7 @@ import ONNXFrontend
 import SwiftProtobuf
 import Testing
 import TinyIR
+import TinyPasses
 
 /// QCDQ (QuantizeLinear → Clip → DequantizeLinear) as exporters write it: the Clip range picks
 /// the IR width (i2, i4, else i8), bounds as constant inputs (opset ≥ 11) or attributes (opset
@@ -167,6 +168,47 @@ import TinyIR
       let tolerance: Float = 1e-5 * max(1, abs(b))
       #expect(abs(a - b) <= tolerance, "\(y) vs \(want)")
     }
+  }
+
+  /// A 4-bit activation before a Flatten (NCHW order: a transpose from NHWC): the transpose has
+  /// no sub-byte form, so after `lower-qdq` it reads the value widened to i8 (exact), and every
+  /// op outside the sub-byte set sees 8 bits.
+  @Test func subByteActivationBeforeFlatten() throws {
+    let w = Build.floats("w", [4, 2, 1, 1], [0.5, -0.25, 1, 0.75, -1, 0.5, 0.25, 0.125])
+    let inits = [
+      w, Build.floats("s", [], [0.1]), Self.scalar("z", 0, type: Self.onnxUInt8), Self.scalar("lo", 0, type: Self.onnxUInt8),
+      Self.scalar("hi", 15, type: Self.onnxUInt8), Build.floats("fw", [3, 16], (0..<48).map { Float($0 % 7) / 7 - 0.4 }),
+      Build.floats("os", [], [0.05]), Self.scalar("oz", 0, type: Self.onnxInt8),
+    ]
+    var m = Build.model(
+      nodes: [
+        Build.node("Conv", ["x", "w"], ["c"], name: "conv"), Build.node("Relu", ["c"], ["r"], name: "relu"),
+        Build.node("QuantizeLinear", ["r", "s", "z"], ["q"], name: "Q"), Build.node("Clip", ["q", "lo", "hi"], ["qc"], name: "C"),
+        Build.node("DequantizeLinear", ["qc", "s", "z"], ["d"], name: "DQ"),
+        Build.node("Flatten", ["d"], ["f"], name: "flatten"),
+        Build.node("Gemm", ["f", "fw"], ["g"], name: "fc", attrs: [attr("transB", int: 1)]),
+        Build.node("QuantizeLinear", ["g", "os", "oz"], ["gq"], name: "GQ"),
+        Build.node("DequantizeLinear", ["gq", "os", "oz"], ["y"], name: "GDQ"),
+      ], inits: inits, inputs: [Build.valueInfo("x", [1, 2, 2, 2])], outputs: [Build.valueInfo("y", [1, 3])])
+    m.opsetImport[0].version = 21
+    var g = try importONNX(bytes: try Build.bytes(m))
+    let x = NDArray(shape: [1, 2, 2, 2], floats: [0.3, -0.2, 0.9, 0.4, -0.6, 0.1, 0.8, 0.2])
+    let before = try Interpreter(g).run([x])[0].floats
+    try PassManager(pipeline: "cancel-transposes,fuse-activations,lower-qdq", passes: [cancelTransposes, fuseActivations, lowerQDQ])
+      .run(&g)
+    try Verifier.verify(g)
+    #expect(g.ops.contains { g.type(of: $0.outputs[0]).elementType == .i4 }, "the clipped activation stays 4 bits")
+    let subByteSet: Set<String> = [
+      "conv2d", "depthwise_conv2d", "fully_connected", "average_pool2d", "max_pool2d", "add", "concat", "reshape", "quantize", "dequantize",
+    ]
+    for op in g.ops where !subByteSet.contains(op.kind.mnemonic) {
+      #expect((op.inputs + op.outputs).allSatisfy { g.type(of: $0).elementType.bits >= 8 }, "\(op.kind.mnemonic) has a sub-byte operand")
+    }
+    #expect(g.ops.contains { if case .transpose = $0.kind { return g.type(of: $0.outputs[0]).elementType == .i8 } else { return false } })
+    // The widening is exact: the integer graph computes what the QDQ graph computes, within
+    // the fully connected layer's requantization (one output step).
+    let after = try Interpreter(g).run([x])[0].floats
+    for (a, b) in zip(after, before) { #expect(abs(a - b) <= 0.05 + 1e-6, "\(after) vs \(before)") }
   }
 
   /// Packed int4 / uint4 initializers (two per byte, low nibble first) of the wrong length.
