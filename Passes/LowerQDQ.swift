@@ -135,8 +135,9 @@ extension Graph {
       if type(of: a) == type(of: r) {
         replaceAllUses(of: r, with: a)
         removed.insert(i)
-      } else if type(of: a).quantization?.axis == nil, type(of: a).elementType.bits >= 8 || type(of: a).elementType.isSubByte {
-        // A requantize, between any integer widths.
+      } else if type(of: a).quantization?.axis == nil, type(of: a).elementType.bits >= 8 {
+        // (From a sub-byte value the pair stays: a fixed-point requantize rounds differently
+        // from the float round trip.)
         ops[i].inputs = [a]
       }
     }
@@ -171,14 +172,15 @@ extension Graph {
   }
 
   /// Float inputs read only by identical quantizes become int8; dequantized outputs are
-  /// returned as integers.
+  /// returned as integers (model inputs and outputs are never 4 or 2 bits: those keep their
+  /// quantize / dequantize).
   fileprivate mutating func makeInterfaceInt8() {
     let users = self.users()
     var removed = Set<Int>()
     for v in inputs where type(of: v).elementType == .f32 && !outputs.contains(v) {
       let us = users[v] ?? []
       guard let first = us.first, us.allSatisfy({ ops[$0].kind == .quantize }),
-        Set(us.map { type(of: ops[$0].outputs[0]) }).count == 1, type(of: ops[first].outputs[0]).elementType == .i8
+        Set(us.map { type(of: ops[$0].outputs[0]) }).count == 1, !type(of: ops[first].outputs[0]).elementType.isSubByte
       else { continue }
       self[v].type = type(of: ops[first].outputs[0])
       for u in us {
@@ -189,7 +191,7 @@ extension Graph {
     removeOps(removed)
     let definers = definingOps()
     outputs = outputs.map { v in
-      if let d = definers[v], ops[d].kind == .dequantize, type(of: ops[d].inputs[0]).elementType == .i8 {
+      if let d = definers[v], ops[d].kind == .dequantize, !type(of: ops[d].inputs[0]).elementType.isSubByte {
         return ops[d].inputs[0]
       }
       return v
