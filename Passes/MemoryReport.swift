@@ -8,9 +8,29 @@ import TinyIR
 public enum MemoryReport {
   // MARK: JSON
 
-  /// `report.json`: arena and bound figures, then one entry per step and per tensor. Keys are
-  /// written in a fixed order, so the same plan gives the same bytes.
-  public static func json(_ plan: MemoryPlan, graph g: Graph) -> String {
+  /// The widths of the tensors `mixed-precision` may change, and the budgets it was given.
+  public struct Precision: Sendable {
+    public var table: PrecisionTable
+    public var flashBudget: Int?
+    public var ramBudget: Int?
+    public init(_ g: Graph, flashBudget: Int? = nil, ramBudget: Int? = nil) {
+      table = PrecisionTable(g)
+      self.flashBudget = flashBudget
+      self.ramBudget = ramBudget
+    }
+  }
+
+  /// `report.json`: arena and bound figures, Flash (`constant_bytes`: `FlashModel`'s total,
+  /// packed constants and every parameter array the C carries; `flash` gives the target's,
+  /// default the model without MVE kernel sums), then one entry per step and per tensor, and the
+  /// precision table (`{"tensors": [{"name", "kind", "bits", "bytes"}], "flash_budget",
+  /// "ram_budget"}`, the budgets null when none was given). Keys are written in a fixed order,
+  /// so the same plan gives the same bytes.
+  public static func json(_ plan: MemoryPlan, graph g: Graph, flash: FlashModel? = nil, precision: Precision? = nil)
+    -> String
+  {
+    let flash = flash ?? FlashModel(g)
+    let precision = precision ?? Precision(g)
     var j = JSONWriter()
     j.open("{")
     j.field("model", .string(g.name))
@@ -26,7 +46,9 @@ public enum MemoryReport {
     j.field("model_order_lower_bound_bytes", .int(plan.modelOrderLowerBound))
     j.field("gap_bytes", .int(plan.arenaBytes - plan.lowerBound))
     j.field("scratch_bytes", .int(plan.scratchBytes))
-    j.field("constant_bytes", .int(g.constantBytes))
+    j.field("constant_bytes", .int(flash.total))
+    j.field("constant_tensor_bytes", .int(flash.constantBytes))
+    j.field("parameter_array_bytes", .int(flash.parameterBytes))
     j.field("alignment", .int(plan.alignment))
     j.field("peak_step", .int(plan.peakStep))
     j.field("execution_order", .raw("[" + plan.order.map(String.init).joined(separator: ", ") + "]"))
@@ -56,6 +78,15 @@ public enum MemoryReport {
       j.inline(fields)
     }
     j.close("]")
+    j.open("\"precision\": {")
+    j.open("\"tensors\": [")
+    for r in precision.table.rows {
+      j.inline([("name", .string(r.name)), ("kind", .string(r.kind.rawValue)), ("bits", .int(r.bits)), ("bytes", .int(r.bytes))])
+    }
+    j.close("]")
+    j.field("flash_budget", precision.flashBudget.map { .int($0) } ?? .raw("null"))
+    j.field("ram_budget", precision.ramBudget.map { .int($0) } ?? .raw("null"))
+    j.close("}")
     j.close("}")
     return j.text
   }

@@ -75,9 +75,13 @@ public struct PassManager: Sendable {
           throw PassError("missing '}' after options of '\(name)'")
         }
         for kv in text[i..<close].split(separator: ",") {
-          let parts = kv.split(separator: "=", maxSplits: 1)
-          guard parts.count == 2 else { throw PassError("option '\(kv)' of '\(name)' is not key=value") }
-          opts[parts[0].trimmingCharacters(in: " ")] = parts[1].trimmingCharacters(in: " ")
+          // `key=value`, or a bare `key` (a flag, "true").
+          let parts = kv.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+          let key = parts[0].trimmingCharacters(in: " ")
+          guard !key.isEmpty, parts.count == 1 || !parts[1].isEmpty else {
+            throw PassError("option '\(kv)' of '\(name)' is not key=value")
+          }
+          opts[key] = parts.count == 2 ? parts[1].trimmingCharacters(in: " ") : "true"
         }
         i = text.index(after: close)
       }

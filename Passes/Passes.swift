@@ -2,13 +2,14 @@ import TinyIR
 
 /// The graph-rewriting passes, in the order a float or QDQ model wants them: constants folded
 /// (dequantized weights stay integer), layout changes that cancel out removed (the 1-D ops of
-/// ONNX models), batch norms folded and activations fused into their
+/// ONNX models), batch norms after layers with integer weights moved into their per-channel
+/// scales (`insert-icn`, so that QAT weights stay as trained), other batch norms folded and activations fused into their
 /// producers (also in QDQ graphs, where they sit between a float op and its quantize), then
 /// `lower-qdq` (QDQ graphs become integer graphs; float graphs are left alone), dead code
 /// removed, and `quantize` for float models (it needs `calibration=PATH`). Run them with
 /// `PassManager(pipeline:passes:)` (the driver's `PassCatalog` lists them all).
 public let standardPasses: [Pass] = [
-  foldConstants, cancelTransposes, foldBatchNorm, fuseActivations, lowerQDQ, eliminateDeadCode, quantize,
+  foldConstants, cancelTransposes, insertICN, foldBatchNorm, fuseActivations, lowerQDQ, eliminateDeadCode, quantize,
 ]
 
 /// Throws when a pass that takes no options is given some.

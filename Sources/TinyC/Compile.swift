@@ -11,12 +11,17 @@ public enum Compiler {
   /// memory planning, which the back-end redoes with the target's CMSIS-NN scratch sizes.
   /// The three levels run the same passes today; they differ in what later passes
   /// (mixed precision, patch streaming) will trade.
+  /// `insert-icn` runs before `fold-batchnorm` (a batch norm after a layer with integer weights
+  /// goes into its per-channel scales and bias, not into requantized weights); with a Flash or
+  /// RAM budget or a bits file, `mixed-precision` runs on the integer graph before the plan.
   public enum OptLevel: String, CaseIterable, Sendable {
     case memory, speed, size
 
-    public func pipeline(calibration: String?) -> String {
-      var p = "fold-constants,cancel-transposes,fold-batchnorm,fuse-activations,lower-qdq,eliminate-dead-code"
+    /// - Parameter precision: the options of `mixed-precision` (`flash=…,ram=…`), nil: none.
+    public func pipeline(calibration: String?, precision: String? = nil) -> String {
+      var p = "fold-constants,cancel-transposes,insert-icn,fold-batchnorm,fuse-activations,lower-qdq,eliminate-dead-code"
       if let calibration { p += ",quantize{calibration=\(calibration)},eliminate-dead-code" }
+      if let precision { p += ",mixed-precision{\(precision)}" }
       return p + ",plan-memory{strategy=best}"
     }
   }
@@ -32,7 +37,43 @@ public enum Compiler {
     public var calibration: String?
     /// Compile a float model to tinyc's float32 C kernels instead of asking for calibration.
     public var keepFloat = false
+    /// Flash and RAM budgets in bytes for `mixed-precision`.
+    public var flash: Int?
+    public var ram: Int?
+    /// A bits file (`{"tensors": {"NAME": 4}}`) that `mixed-precision` starts from.
+    public var bits: String?
+    /// Report each cut `mixed-precision` makes, to `explainSink` (stderr when nil).
+    public var explain = false
+    public var explainSink: (@Sendable (String) -> Void)?
     public init() {}
+
+    /// The options of `mixed-precision`, nil when no budget and no bits file was given.
+    public func precisionOptions() throws -> String? {
+      guard flash != nil || ram != nil || bits != nil else { return nil }
+      var o: [String] = []
+      if let flash { o.append("flash=\(flash)") }
+      if let ram { o.append("ram=\(ram)") }
+      if let bits {
+        guard !bits.contains(where: { ",{}=".contains($0) }) else {
+          throw DriverError("--bits \(bits): the path may not contain ',', '{', '}' or '='")
+        }
+        o.append("bits=\(bits)")
+      }
+      o.append("strategy=\(strategy.rawValue)")
+      if explain { o.append("explain") }
+      return o.joined(separator: ",")
+    }
+
+    /// The pipeline these options run: `passes`, or `opt`'s with calibration and precision.
+    public func pipeline() throws -> String {
+      if let passes {
+        if flash != nil || ram != nil || bits != nil {
+          throw DriverError("--flash, --ram and --bits add mixed-precision to -O's pipeline; with --passes, write it there")
+        }
+        return passes
+      }
+      return opt.pipeline(calibration: calibration, precision: try precisionOptions())
+    }
   }
 
   public struct Result: Sendable {
@@ -45,13 +86,23 @@ public enum Compiler {
     public var source: String
     public var reportJSON: String
     public var svg: String
+    /// The Flash the C carries (`report.json`'s `constant_bytes`).
+    public var flash: FlashModel
+    /// The widths of the tensors `mixed-precision` may change.
+    public var precision: PrecisionTable
+  }
+
+  /// Runs the options' pipeline (what `compile` runs before it emits C; `run` interprets it).
+  public static func optimize(_ graph: Graph, options: Options) throws -> Graph {
+    var g = graph
+    var pm = try PassCatalog.pipeline(options.pipeline(), target: options.target, explain: options.explainSink)
+    pm.verifyEach = true
+    try pm.run(&g)
+    return g
   }
 
   public static func compile(_ graph: Graph, options: Options) throws -> Result {
-    var g = graph
-    var pm = try PassCatalog.pipeline(options.passes ?? options.opt.pipeline(calibration: options.calibration))
-    pm.verifyEach = true
-    try pm.run(&g)
+    let g = try optimize(graph, options: options)
     // QDQ models are integer after lower-qdq; a float model needs calibration data to be.
     if options.passes == nil, !options.keepFloat, let op = g.firstFloatCompute {
       throw DriverError(
@@ -70,9 +121,12 @@ public enum Compiler {
     let emitter = CEmitter(name: options.name ?? graph.name, target: options.target)
     let name = emitter.name
     let (h, c) = try emitter.emit(ordered, layout: layout)
+    let flash = FlashModel(g, kernelSums: options.target.fullyConnectedNeedsKernelSums)
+    let precision = MemoryReport.Precision(g, flashBudget: options.flash, ramBudget: options.ram)
     return Result(
       name: name, target: options.target, graph: ordered, plan: plan, header: h, source: c,
-      reportJSON: MemoryReport.json(plan, graph: g), svg: MemoryReport.svg(plan, graph: g))
+      reportJSON: MemoryReport.json(plan, graph: g, flash: flash, precision: precision),
+      svg: MemoryReport.svg(plan, graph: g), flash: flash, precision: precision.table)
   }
 
   /// Writes NAME.h, NAME.c, report.json, memory.svg, the runtime sources and a Makefile.

@@ -30,6 +30,8 @@ public struct ModelSummary: Sendable {
   public var activationLowerBound: Int
   /// The same bound for the graph `compile` plans (nil when the passes refuse the model).
   public var compiledLowerBound: Int?
+  /// The Flash the compiled C carries (`FlashModel`: packed constants and parameter arrays).
+  public var compiledFlashBytes: Int?
   /// Why `compile` (its passes or the C back-end) refused the model, when it did.
   public var compileError: String?
   public var layers: [Layer] = []
@@ -58,6 +60,7 @@ public struct ModelSummary: Sendable {
       options.keepFloat = true
       let r = try Compiler.compile(g, options: options)
       compiledLowerBound = r.plan.lowerBound
+      compiledFlashBytes = r.flash.total
       layers = r.graph.ops.enumerated().map { step, op in
         let out = op.outputs.first.map { r.graph[$0].type } ?? TensorType([], .f32)
         return Layer(
@@ -94,6 +97,9 @@ public struct ModelSummary: Sendable {
     s += "outputs:\n"
     for t in outputs { s += "  %\(terminalText(t.name)): \(Printer.type(t.type))\n" }
     s += "constant bytes:           \(constantBytes)\n"
+    if let compiledFlashBytes {
+      s += "Flash bytes (compiled):   \(compiledFlashBytes) (packed constants and per-channel arrays of the C)\n"
+    }
     s += "activation bytes (total): \(activationBytes)\n"
     s += "activation lower bound:   \(activationLowerBound) (as imported)\n"
     if let compiledLowerBound {
@@ -148,6 +154,7 @@ public struct ModelSummary: Sendable {
       ("inputs", .array(inputs.map(tensor))),
       ("outputs", .array(outputs.map(tensor))),
       ("constant_bytes", .int(constantBytes)),
+      ("compiled_flash_bytes", compiledFlashBytes.map { .int($0) } ?? .null),
       ("activation_bytes", .int(activationBytes)),
       ("activation_lower_bound_bytes", .int(activationLowerBound)),
       ("compiled_activation_lower_bound_bytes", compiledLowerBound.map { .int($0) } ?? .null),

@@ -40,6 +40,51 @@ struct InputShapeOption: ParsableArguments {
   var shapes: [String] = []
 }
 
+/// The flags that choose what `compile` builds, shared by `compile` and `run` so that every
+/// configuration runs where it is deployed.
+struct PipelineFlags: ParsableArguments {
+  @Option(name: .customShort("O"), help: "Pipeline: memory, speed or size (default: memory).") var opt: String?
+  @Option(help: "A pass pipeline that replaces -O's.") var passes: String?
+  @Option(
+    help: ArgumentHelp(
+      "Flash budget: mixed precision cuts weights (8 → 4 → 2 bits) until constants and parameter arrays fit.",
+      discussion: "Bytes, or a number with B, KiB, MiB (1024-based), KB or MB (1000-based): 131072, 128KiB.",
+      valueName: "size"))
+  var flash: String?
+  @Option(
+    help: ArgumentHelp(
+      "RAM budget: mixed precision cuts activations (8 → 4 → 2 bits) until the planned arena fits.",
+      valueName: "size"))
+  var ram: String?
+  @Option(
+    help: ArgumentHelp(
+      "Impose bits per tensor: {\"tensors\": {\"NAME\": 4, ...}} (names as in report.json's precision table).",
+      valueName: "file.json"))
+  var bits: String?
+  @Flag(help: "Print each cut mixed precision makes and why (stderr), then the per-tensor table.") var explain = false
+
+  /// True when any flag was given (`run` then runs the model as compile builds it).
+  var given: Bool { opt != nil || passes != nil || flash != nil || ram != nil || bits != nil }
+
+  func apply(to o: inout Compiler.Options) throws {
+    let level = opt ?? "memory"
+    guard let l = Compiler.OptLevel(rawValue: level) else { throw DriverError("unknown -O '\(level)' (memory, speed, size)") }
+    o.opt = l
+    o.passes = passes
+    func size(_ flag: String, _ text: String?) throws -> Int? {
+      guard let text else { return nil }
+      do { return try parseByteSize(text) } catch { throw DriverError("--\(flag): \(error.message)") }
+    }
+    o.flash = try size("flash", flash)
+    o.ram = try size("ram", ram)
+    if let bits {
+      guard FileManager.default.fileExists(atPath: bits) else { throw DriverError("--bits \(bits): no such file") }
+      o.bits = bits
+    }
+    o.explain = explain
+  }
+}
+
 /// Runs a subcommand body; any error becomes one line on stderr and exit code 1.
 func guarded(_ body: () throws -> Void) throws {
   do {
@@ -96,14 +141,19 @@ struct Run: ParsableCommand {
   var backend: String = "interpreter"
   @Option(name: .customLong("build-dir"), help: "Where the c and QEMU backends build (default: a temporary folder).")
   var buildDir: String?
+  @OptionGroup(title: "Compile flags (the interpreter then runs the graph compile builds)") var pipeline: PipelineFlags
 
   func run() throws {
     try guarded {
       let loaded = try Models.loadModel(path: model, inputShapes: inputShape.shapes)
-      let g = loaded.graph
+      var g = loaded.graph
       let inputs = try Execution.readInputs(input, for: loaded)
       var outs: [NDArray]
+      var options = Compiler.Options()
+      options.keepFloat = true  // run the model as it is; `compile --calibration` quantizes
+      try pipeline.apply(to: &options)
       if backend == "interpreter" {
+        if pipeline.given { g = try Compiler.optimize(g, options: options) }
         outs = try Execution.run(g, inputs: inputs, dumpDirectory: dumpTensors, onnx: loaded.onnx)
       } else {
         guard let b = CRunner.Backend(rawValue: backend) else {
@@ -113,8 +163,6 @@ struct Run: ParsableCommand {
         if let buildDir { try OutputFolder.check(buildDir, force: false) }
         let dir = buildDir ?? FileManager.default.temporaryDirectory.appendingPathComponent("tinyc-\(getpid())").path
         defer { if buildDir == nil { try? FileManager.default.removeItem(atPath: dir) } }
-        var options = Compiler.Options()
-        options.keepFloat = true  // run the model as it is; `compile --calibration` quantizes
         let r = try CRunner.run(g, inputs: inputs, backend: b, options: options, workDirectory: dir)
         if buildDir != nil { try OutputFolder.mark(dir) }
         outs = r.outputs
@@ -242,8 +290,7 @@ struct Compile: ParsableCommand {
       """)
   @Argument(help: "The model (.tflite, .onnx or .tir).") var model: String
   @OptionGroup var inputShape: InputShapeOption
-  @Option(name: .customShort("O"), help: "Pipeline: memory, speed or size.") var opt: String = "memory"
-  @Option(help: "A pass pipeline that replaces -O's.") var passes: String?
+  @OptionGroup var pipeline: PipelineFlags
   @Option(help: "host, cortex-m4, cortex-m7, cortex-m33 or cortex-m55 (sizes CMSIS-NN scratch buffers).")
   var target: String = "cortex-m4"
   @Option(help: "Memory planner: best or greedy-size.") var strategy: String = "best"
@@ -262,17 +309,13 @@ struct Compile: ParsableCommand {
       let loaded = try Models.loadModel(path: model, inputShapes: inputShape.shapes)
       let g = loaded.graph
       var o = Compiler.Options()
-      guard let level = Compiler.OptLevel(rawValue: opt) else {
-        throw DriverError("unknown -O '\(opt)' (memory, speed, size)")
-      }
+      try pipeline.apply(to: &o)
       guard let t = Target(rawValue: target) else {
         throw DriverError("unknown target '\(target)' (\(Target.allCases.map(\.rawValue).joined(separator: ", ")))")
       }
       guard let s = MemoryStrategy(rawValue: strategy) else {
         throw DriverError("unknown strategy '\(strategy)' (best, greedy-size)")
       }
-      o.opt = level
-      o.passes = passes
       o.target = t
       o.strategy = s
       if let calibration {
@@ -287,7 +330,12 @@ struct Compile: ParsableCommand {
       say("wrote \(output)/\(r.name).c, \(r.name).h, report.json, memory.svg, runtime/, Makefile, check/")
       say(
         "arena \(r.plan.arenaBytes) B: activations \(r.plan.activationArenaBytes) B (lower bound \(r.plan.lowerBound) B)"
-          + " and CMSIS-NN scratch up to \(r.plan.scratchBytes) B; constants \(r.graph.constantBytes) B")
+          + " and CMSIS-NN scratch up to \(r.plan.scratchBytes) B; Flash \(r.flash.total) B (constants \(r.flash.constantBytes) B,"
+          + " parameter arrays \(r.flash.parameterBytes) B)")
+      if pipeline.explain {
+        say("precision (report.json \"precision\"; edit it into a --bits file to impose widths):")
+        for line in r.precision.text.split(separator: "\n") { say(String(line)) }
+      }
       if report {
         let gap = r.plan.activationArenaBytes - r.plan.lowerBound
         say("report summary (all of it in \(output)/report.json, the plan drawn in \(output)/memory.svg):")
@@ -295,8 +343,17 @@ struct Compile: ParsableCommand {
           "  RAM:   arena \(r.plan.arenaBytes) B (activations \(r.plan.activationArenaBytes) B, "
             + "CMSIS-NN scratch up to \(r.plan.scratchBytes) B)")
         say("  bound: \(r.plan.lowerBound) B of activations live at the peak op; the plan is \(gap) B above it")
-        say("  Flash: \(r.graph.constantBytes) B of constants (weights, biases), plus code")
+        say(
+          "  Flash: \(r.flash.total) B: \(r.flash.constantBytes) B of constants (weights, biases, packed) and "
+            + "\(r.flash.parameterBytes) B of parameter arrays (per-channel multipliers and shifts, ...), plus code")
         say("  ops:   \(r.graph.ops.count), target \(t.rawValue)")
+        let rows = r.precision.rows
+        let cut = rows.filter { $0.bits < 8 }.map { "%\($0.name):\($0.bits)" }
+        say(
+          "  bits:  "
+            + (cut.isEmpty
+              ? "all \(rows.count) tensors mixed precision may change are at 8 bits"
+              : "\(cut.count) of \(rows.count) below 8 (\(cut.prefix(6).joined(separator: ", "))\(cut.count > 6 ? ", …" : ""))"))
       }
     }
   }
