@@ -119,6 +119,7 @@ struct Lowering {
     }
     guard let x else { throw fail(i, op, "has no operands") }
     if try lowerS16(i, op, into: &c) { return }
+    if try lowerLowBit(i, op, into: &c) { return }
     let xt = g[x].type
     if !isFloat, xt.elementType != .i8 || (yt.elementType != .i8 && op.kind != .dequantize) {
       if !(op.kind == .quantize && xt.elementType == .f32) {

@@ -399,22 +399,16 @@ arm_cmsis_nn_status arm_convolve_wrapper_s4(const cmsis_nn_context *ctx,
                                             const cmsis_nn_dims *output_dims,
                                             int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    /* v7.0.0's s4 kernels take rhs_cols = w * h * input c: no grouped convolution. Every
+     * kernel but the 1x1 ones refuses a NULL buffer; the stand-in also refuses a smaller one. */
+    if (filter_dims->c != input_dims->c ||
+        !arm_nn_scratch_ok(ctx, arm_convolve_wrapper_s4_get_buffer_size(conv_params, input_dims, filter_dims,
+                                                                        output_dims))) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return convolve(1, conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
                     output_dims, output_data);
-}
-
-int32_t arm_convolve_wrapper_s4_get_buffer_size(const cmsis_nn_conv_params *conv_params,
-                                                const cmsis_nn_dims *input_dims,
-                                                const cmsis_nn_dims *filter_dims,
-                                                const cmsis_nn_dims *output_dims)
-{
-    (void)conv_params;
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
 }
 """#),
     ("cmsis_nn/arm_depthwise_conv_s8.c", #"""
@@ -522,22 +516,15 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s4(const cmsis_nn_context *ctx,
                                                   const cmsis_nn_dims *output_dims,
                                                   int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    /* v7.0.0 runs arm_depthwise_conv_s4_opt (which refuses a NULL buffer) for ch_mult 1, batch
+     * 1, no dilation, and arm_depthwise_conv_s4 (no buffer) otherwise. */
+    if (!arm_nn_scratch_ok(ctx, arm_depthwise_conv_wrapper_s4_get_buffer_size(dw_conv_params, input_dims,
+                                                                              filter_dims, output_dims))) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return depthwise(1, dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
                      output_dims, output_data);
-}
-
-int32_t arm_depthwise_conv_wrapper_s4_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
-                                                      const cmsis_nn_dims *input_dims,
-                                                      const cmsis_nn_dims *filter_dims,
-                                                      const cmsis_nn_dims *output_dims)
-{
-    (void)dw_conv_params;
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
 }
 """#),
     ("cmsis_nn/arm_elementwise_s16.c", #"""
@@ -797,9 +784,12 @@ arm_cmsis_nn_status arm_fully_connected_s4(const cmsis_nn_context *ctx,
                                            const cmsis_nn_dims *output_dims,
                                            int8_t *output_data)
 {
+    cmsis_nn_fc_params params = *fc_params;
     (void)ctx;
     (void)bias_dims;
-    return fully_connected(1, fc_params, &quant_params->multiplier, &quant_params->shift, 0, input_dims, input_data,
+    /* v7.0.0's arm_fully_connected_s4 needs no buffer and ignores filter_offset (symmetric int4). */
+    params.filter_offset = 0;
+    return fully_connected(1, &params, &quant_params->multiplier, &quant_params->shift, 0, input_dims, input_data,
                            filter_dims, filter_data, bias_data, output_dims, output_data);
 }
 
@@ -829,7 +819,8 @@ arm_cmsis_nn_status arm_fully_connected_per_channel_s8(const cmsis_nn_context *c
  * (plain C, ARM_MATH_DSP, ARM_MATH_MVEI), written from the library's
  * Source/ConvolutionFunctions/arm_{convolve,depthwise_conv}_get_buffer_sizes_s8.c,
  * Source/FullyConnectedFunctions/arm_fully_connected_get_buffer_sizes_s8.c and
- * Source/PoolingFunctions/arm_avgpool_get_buffer_sizes_s8.c, following the
+ * Source/PoolingFunctions/arm_avgpool_get_buffer_sizes_s8.c and the s4 convolution and
+ * depthwise files (arm_{convolve,depthwise_conv}_get_buffer_sizes_s4.c), following the
  * wrappers' dispatch; and the checks of arm_nn_contract.h.
  */
 #include "arm_nn_contract.h"
@@ -927,6 +918,44 @@ int32_t arm_depthwise_conv_wrapper_s8_get_buffer_size(const cmsis_nn_dw_conv_par
 #else
     return 0;
 #endif
+#endif
+}
+
+/* v7.0.0's arm_convolve_get_buffer_sizes_s4.c: on MVE the s4 wrapper answers what the s8 MVE
+ * wrapper answers; otherwise 0 for the 1x1 (unpadded, undilated) kernels and 2 int16 im2col
+ * columns of rhs_cols = c * w * h (not rounded up, unlike s8) for every other one. */
+int32_t arm_convolve_wrapper_s4_get_buffer_size(const cmsis_nn_conv_params *conv_params,
+                                                const cmsis_nn_dims *input_dims,
+                                                const cmsis_nn_dims *filter_dims,
+                                                const cmsis_nn_dims *output_dims)
+{
+#if defined(ARM_MATH_MVEI)
+    return arm_convolve_wrapper_s8_get_buffer_size(conv_params, input_dims, filter_dims, output_dims);
+#else
+    (void)output_dims;
+    if (conv_params->padding.w == 0 && conv_params->padding.h == 0 && filter_dims->w == 1 && filter_dims->h == 1 &&
+        conv_params->dilation.w == 1 && conv_params->dilation.h == 1) {
+        return 0; /* arm_convolve_1x1_s4_fast / arm_convolve_1x1_s4 */
+    }
+    return 2 * (filter_dims->w * filter_dims->h * input_dims->c) * (int32_t)sizeof(int16_t);
+#endif
+}
+
+/* v7.0.0's arm_depthwise_conv_get_buffer_sizes_s4.c: arm_depthwise_conv_s4_opt's buffer (the
+ * s8 _dsp size, c * w * h int16, on plain C too; the s8 MVE size on MVE), 0 for arm_depthwise_conv_s4. */
+int32_t arm_depthwise_conv_wrapper_s4_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                      const cmsis_nn_dims *input_dims,
+                                                      const cmsis_nn_dims *filter_dims,
+                                                      const cmsis_nn_dims *output_dims)
+{
+    if (input_dims->c != output_dims->c || input_dims->n != 1 || dw_conv_params->dilation.w != 1 ||
+        dw_conv_params->dilation.h != 1) {
+        return 0;
+    }
+#if defined(ARM_MATH_MVEI)
+    return 4 * ARM_NN_CH_IN_BLOCK_MVE * filter_dims->w * filter_dims->h;
+#else
+    return input_dims->c * filter_dims->w * filter_dims->h * (int32_t)sizeof(int16_t);
 #endif
 }
 
@@ -1330,7 +1359,7 @@ arm_cmsis_nn_status arm_convolve_wrapper_s4(const cmsis_nn_context *ctx,
                                             const cmsis_nn_dims *output_dims,
                                             int8_t *output_data);
 
-/** Scratch bytes arm_convolve_wrapper_s4 needs here: 0. */
+/** Scratch bytes arm_convolve_wrapper_s4 needs: v7.0.0's answer on this build (arm_nn_contract.c). */
 int32_t arm_convolve_wrapper_s4_get_buffer_size(const cmsis_nn_conv_params *conv_params,
                                                 const cmsis_nn_dims *input_dims,
                                                 const cmsis_nn_dims *filter_dims,
@@ -1373,7 +1402,7 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s4(const cmsis_nn_context *ctx,
                                                   const cmsis_nn_dims *output_dims,
                                                   int8_t *output_data);
 
-/** Scratch bytes arm_depthwise_conv_wrapper_s4 needs here: 0. */
+/** Scratch bytes arm_depthwise_conv_wrapper_s4 needs: v7.0.0's answer on this build. */
 int32_t arm_depthwise_conv_wrapper_s4_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
                                                       const cmsis_nn_dims *input_dims,
                                                       const cmsis_nn_dims *filter_dims,
@@ -3371,11 +3400,428 @@ void tinyc_logistic_s16(const int16_t *input, int32_t size, int32_t multiplier, 
 void tinyc_tanh_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift, const uint16_t table[256],
                     int16_t *output);
 
+/* ---- Packed 8/4/2-bit integer tensors (tinyc_lowbit.c) ----
+ * Element i of a b-bit tensor (b = 8, 4, 2) holds bits (i*b) mod 8 .. +b-1 of
+ * byte i*b/8, low bits first, two's complement; a tensor of n elements occupies
+ * (n*b + 7)/8 bytes and its unused high bits of the last byte are written 0.
+ * The kernels read packed operands and write packed results in place in the
+ * arena (no whole-tensor unpacking) and compute what tinyc's interpreter (TFLite's
+ * integer arithmetic) computes. Results are written in element order, each byte
+ * once, after every operand element it depends on of that byte has been read. */
+
+/** Geometry of a convolution, depthwise convolution or pooling (NHWC). k_c: filter
+ *  input channels of a (grouped) convolution; ch_mult: depth multiplier (depthwise). */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w, k_c, ch_mult;
+    int32_t stride_h, stride_w, pad_top, pad_left, dil_h, dil_w;
+} tinyc_lowbit_geometry;
+
+/** Bit widths and requantization of a conv / depthwise / fully-connected layer:
+ *  y = clamp(output_offset + MultiplyByQuantizedMultiplier(acc + bias, multiplier[c], shift[c])),
+ *  with acc = sum of w * (x + input_offset); per_channel 0 uses multiplier[0], shift[0]. */
+typedef struct {
+    int32_t in_bits, w_bits, out_bits;
+    int32_t input_offset, output_offset, act_min, act_max;
+    int32_t per_channel;
+    const int32_t *multiplier;
+    const int32_t *shift;
+} tinyc_lowbit_quant;
+
+/** Element i of a packed tensor, sign-extended. */
+int32_t tinyc_lowbit_get(const int8_t *data, int64_t index, int32_t bits);
+/** CONV_2D (grouped when k_c < in_c), OHWI filter; 0, or -1 on inconsistent groups. */
+int32_t tinyc_conv2d_lowbit(const int8_t *input, const int8_t *filter, const int32_t *bias,
+                            const tinyc_lowbit_geometry *g, const tinyc_lowbit_quant *q, int8_t *output);
+/** DEPTHWISE_CONV_2D, 1HW(C*ch_mult) filter; 0, or -1 when out_c != in_c * ch_mult. */
+int32_t tinyc_depthwise_conv2d_lowbit(const int8_t *input, const int8_t *filter, const int32_t *bias,
+                                      const tinyc_lowbit_geometry *g, const tinyc_lowbit_quant *q, int8_t *output);
+/** FULLY_CONNECTED: rows x depth input, units x depth filter. */
+void tinyc_fully_connected_lowbit(const int8_t *input, int32_t rows, int32_t depth, const int8_t *filter,
+                                  int32_t units, const int32_t *bias, const tinyc_lowbit_quant *q, int8_t *output);
+/** AVERAGE_POOL_2D (is_max 0) / MAX_POOL_2D over k_h x k_w windows clamped to the image, no
+ *  requantization; 0, or -1 when an average window holds no pixel. */
+int32_t tinyc_pool_lowbit(const int8_t *input, int32_t in_bits, const tinyc_lowbit_geometry *g, int32_t is_max,
+                          int32_t act_min, int32_t act_max, int8_t *output, int32_t out_bits);
+/** ADD of same-shape tensors, TFLite's int8 arithmetic (params as tinyc_sub_s8). */
+void tinyc_add_lowbit(const int8_t *input_1, int32_t bits_1, const int8_t *input_2, int32_t bits_2,
+                      int32_t input_1_offset, int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                      int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int8_t *output,
+                      int32_t out_bits, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                      int32_t out_activation_min, int32_t out_activation_max, int32_t size);
+/** CONCATENATION: input k is copied (rescale[k] 0) or requantized as TFLite's
+ *  ConcatenationWithScaling, round(x * scale[k] + bias[k]) + output_zp in float; then clamped. */
+void tinyc_concat_lowbit(const int8_t *const *inputs, const int32_t *input_bits, int32_t num_inputs,
+                         const int32_t *axis_sizes, int32_t outer, int32_t inner, const int32_t *rescale,
+                         const float *scale, const float *bias, int32_t output_zp, int32_t act_min,
+                         int32_t act_max, int8_t *output, int32_t out_bits);
+/** QUANTIZE int -> int: (x - input_zp) rescaled, + output_zp, clamped to [out_min, out_max]. */
+void tinyc_requantize_lowbit(const int8_t *input, int32_t in_bits, int32_t size, int32_t input_zp, int32_t output_zp,
+                             int32_t multiplier, int32_t shift, int32_t out_min, int32_t out_max, int8_t *output,
+                             int32_t out_bits);
+/** QUANTIZE f32 -> int: round(x / scale) + zero_point (half away from zero), clamped. */
+void tinyc_quantize_f32_lowbit(const float *input, int32_t size, float scale, int32_t zero_point, int32_t out_min,
+                               int32_t out_max, int8_t *output, int32_t out_bits);
+/** DEQUANTIZE int -> f32: float(double(scale) * (x - zero_point)). */
+void tinyc_dequantize_lowbit_f32(const int8_t *input, int32_t in_bits, int32_t size, float scale, int32_t zero_point,
+                                 float *output);
+
 #ifdef __cplusplus
 }
 #endif
 
 #endif /* TINYC_KERNELS_H */
+"""#),
+    ("tinyc/tinyc_lowbit.c", #"""
+/*
+ * tinyc_lowbit.c - CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, pooling, ADD,
+ * CONCATENATION, QUANTIZE and DEQUANTIZE on packed 8/4/2-bit integer tensors
+ * (the layout is described in tinyc_kernels.h). Every operand is read where it
+ * lies, packed, and every result written packed in element order, so that the
+ * kernels need no RAM besides a few locals. The arithmetic is TFLite's integer
+ * arithmetic, as tinyc's interpreter computes it (int32 accumulators that wrap,
+ * MultiplyByQuantizedMultiplier through tinyc_fixedpoint.h, clamps to the
+ * result type's range folded into act_min / act_max by the compiler).
+ */
+#include <math.h>
+
+#include "tinyc_kernels.h"
+#include "tinyc_fixedpoint.h"
+
+/* Element i of a packed tensor (bits = 8, 4 or 2), sign-extended. */
+static inline int32_t get(const int8_t *data, int64_t i, int32_t bits)
+{
+    uint32_t v;
+    if (bits == 8) {
+        return data[i];
+    }
+    if (bits == 4) {
+        v = ((uint32_t)(uint8_t)data[i >> 1] >> ((uint32_t)(i & 1) * 4u)) & 0x0Fu;
+        return (int32_t)v - (int32_t)((v & 0x08u) << 1);
+    }
+    v = ((uint32_t)(uint8_t)data[i >> 2] >> ((uint32_t)(i & 3) * 2u)) & 0x03u;
+    return (int32_t)v - (int32_t)((v & 0x02u) << 1);
+}
+
+int32_t tinyc_lowbit_get(const int8_t *data, int64_t index, int32_t bits) { return get(data, index, bits); }
+
+/* Writes a packed tensor element by element, each byte once when it is complete. */
+typedef struct {
+    uint8_t *p;
+    int32_t bits;
+    uint32_t acc;
+    int32_t fill;
+} packer;
+
+static void packer_start(packer *w, int8_t *out, int32_t bits)
+{
+    w->p = (uint8_t *)out;
+    w->bits = bits;
+    w->acc = 0;
+    w->fill = 0;
+}
+
+static inline void put(packer *w, int32_t v)
+{
+    if (w->bits == 8) {
+        *w->p++ = (uint8_t)v;
+        return;
+    }
+    w->acc |= ((uint32_t)v & ((1u << w->bits) - 1u)) << w->fill;
+    w->fill += w->bits;
+    if (w->fill == 8) {
+        *w->p++ = (uint8_t)w->acc;
+        w->acc = 0;
+        w->fill = 0;
+    }
+}
+
+/* Stores a last, partly filled byte (its unused high bits 0). */
+static void packer_finish(packer *w)
+{
+    if (w->fill > 0) {
+        *w->p++ = (uint8_t)w->acc;
+        w->acc = 0;
+        w->fill = 0;
+    }
+}
+
+/* Sum over k < n of w[wi + k] * (x[xi + k] + x_offset), wrapping as int32. */
+static int32_t dot(const int8_t *x, int64_t xi, int32_t x_bits, const int8_t *w, int64_t wi, int32_t w_bits,
+                   int32_t n, int32_t x_offset)
+{
+    uint32_t acc = 0;
+    int32_t k;
+    if (x_bits == 8 && w_bits == 8) {
+        const int8_t *xp = x + xi;
+        const int8_t *wp = w + wi;
+        for (k = 0; k < n; k++) {
+            acc += (uint32_t)((int32_t)wp[k] * ((int32_t)xp[k] + x_offset));
+        }
+    } else if (x_bits == 8) {
+        const int8_t *xp = x + xi;
+        for (k = 0; k < n; k++) {
+            acc += (uint32_t)(get(w, wi + k, w_bits) * ((int32_t)xp[k] + x_offset));
+        }
+    } else {
+        for (k = 0; k < n; k++) {
+            acc += (uint32_t)(get(w, wi + k, w_bits) * (get(x, xi + k, x_bits) + x_offset));
+        }
+    }
+    return (int32_t)acc;
+}
+
+/* bias, requantization, output offset and clamp of output channel c. */
+static inline int32_t requantize(int32_t acc, const int32_t *bias, int32_t c, const tinyc_lowbit_quant *q)
+{
+    const int32_t k = q->per_channel ? c : 0;
+    if (bias != NULL) {
+        acc = (int32_t)((uint32_t)acc + (uint32_t)bias[c]);
+    }
+    acc = (int32_t)((uint32_t)tinyc_requantize(acc, q->multiplier[k], q->shift[k]) + (uint32_t)q->output_offset);
+    return tinyc_clamp_i32(acc, q->act_min, q->act_max);
+}
+
+int32_t tinyc_conv2d_lowbit(const int8_t *input, const int8_t *filter, const int32_t *bias,
+                            const tinyc_lowbit_geometry *g, const tinyc_lowbit_quant *q, int8_t *output)
+{
+    const int32_t groups = g->k_c > 0 ? g->in_c / g->k_c : 0;
+    const int32_t per_group = groups > 0 ? g->out_c / groups : 0;
+    int32_t b, oy, ox, oc, ky, kx;
+    packer w;
+    if (groups <= 0 || groups * g->k_c != g->in_c || per_group * groups != g->out_c) {
+        return -1;
+    }
+    packer_start(&w, output, q->out_bits);
+    for (b = 0; b < g->batches; b++) {
+        for (oy = 0; oy < g->out_h; oy++) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            for (ox = 0; ox < g->out_w; ox++) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                for (oc = 0; oc < g->out_c; oc++) {
+                    const int32_t group = oc / per_group;
+                    uint32_t acc = 0;
+                    for (ky = 0; ky < g->k_h; ky++) {
+                        const int32_t iy = iy0 + g->dil_h * ky;
+                        if (iy < 0 || iy >= g->in_h) {
+                            continue;
+                        }
+                        for (kx = 0; kx < g->k_w; kx++) {
+                            const int32_t ix = ix0 + g->dil_w * kx;
+                            int64_t xi, wi;
+                            if (ix < 0 || ix >= g->in_w) {
+                                continue;
+                            }
+                            xi = (((int64_t)b * g->in_h + iy) * g->in_w + ix) * g->in_c + (int64_t)group * g->k_c;
+                            wi = (((int64_t)oc * g->k_h + ky) * g->k_w + kx) * g->k_c;
+                            acc += (uint32_t)dot(input, xi, q->in_bits, filter, wi, q->w_bits, g->k_c,
+                                                 q->input_offset);
+                        }
+                    }
+                    put(&w, requantize((int32_t)acc, bias, oc, q));
+                }
+            }
+        }
+    }
+    packer_finish(&w);
+    return 0;
+}
+
+int32_t tinyc_depthwise_conv2d_lowbit(const int8_t *input, const int8_t *filter, const int32_t *bias,
+                                      const tinyc_lowbit_geometry *g, const tinyc_lowbit_quant *q, int8_t *output)
+{
+    int32_t b, oy, ox, oc, ky, kx;
+    packer w;
+    if (g->ch_mult <= 0 || g->in_c * g->ch_mult != g->out_c) {
+        return -1;
+    }
+    packer_start(&w, output, q->out_bits);
+    for (b = 0; b < g->batches; b++) {
+        for (oy = 0; oy < g->out_h; oy++) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            for (ox = 0; ox < g->out_w; ox++) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                for (oc = 0; oc < g->out_c; oc++) {
+                    const int32_t ic = oc / g->ch_mult;
+                    uint32_t acc = 0;
+                    for (ky = 0; ky < g->k_h; ky++) {
+                        const int32_t iy = iy0 + g->dil_h * ky;
+                        if (iy < 0 || iy >= g->in_h) {
+                            continue;
+                        }
+                        for (kx = 0; kx < g->k_w; kx++) {
+                            const int32_t ix = ix0 + g->dil_w * kx;
+                            int32_t xv, wv;
+                            if (ix < 0 || ix >= g->in_w) {
+                                continue;
+                            }
+                            xv = get(input, (((int64_t)b * g->in_h + iy) * g->in_w + ix) * g->in_c + ic, q->in_bits);
+                            wv = get(filter, ((int64_t)ky * g->k_w + kx) * g->out_c + oc, q->w_bits);
+                            acc += (uint32_t)(wv * (xv + q->input_offset));
+                        }
+                    }
+                    put(&w, requantize((int32_t)acc, bias, oc, q));
+                }
+            }
+        }
+    }
+    packer_finish(&w);
+    return 0;
+}
+
+void tinyc_fully_connected_lowbit(const int8_t *input, int32_t rows, int32_t depth, const int8_t *filter,
+                                  int32_t units, const int32_t *bias, const tinyc_lowbit_quant *q, int8_t *output)
+{
+    int32_t r, o;
+    packer w;
+    packer_start(&w, output, q->out_bits);
+    for (r = 0; r < rows; r++) {
+        for (o = 0; o < units; o++) {
+            const int32_t acc = dot(input, (int64_t)r * depth, q->in_bits, filter, (int64_t)o * depth, q->w_bits,
+                                    depth, q->input_offset);
+            put(&w, requantize(acc, bias, o, q));
+        }
+    }
+    packer_finish(&w);
+}
+
+int32_t tinyc_pool_lowbit(const int8_t *input, int32_t in_bits, const tinyc_lowbit_geometry *g, int32_t is_max,
+                          int32_t act_min, int32_t act_max, int8_t *output, int32_t out_bits)
+{
+    int32_t b, oy, ox, c, fy, fx;
+    int32_t status = 0;
+    packer w;
+    packer_start(&w, output, out_bits);
+    for (b = 0; b < g->batches; b++) {
+        for (oy = 0; oy < g->out_h; oy++) {
+            const int32_t iy0 = oy * g->stride_h - g->pad_top;
+            const int32_t fy0 = tinyc_max_i32(0, -iy0), fy1 = tinyc_min_i32(g->k_h, g->in_h - iy0);
+            for (ox = 0; ox < g->out_w; ox++) {
+                const int32_t ix0 = ox * g->stride_w - g->pad_left;
+                const int32_t fx0 = tinyc_max_i32(0, -ix0), fx1 = tinyc_min_i32(g->k_w, g->in_w - ix0);
+                for (c = 0; c < g->in_c; c++) {
+                    int32_t acc = is_max ? -128 : 0;
+                    int32_t count = 0;
+                    for (fy = fy0; fy < fy1; fy++) {
+                        for (fx = fx0; fx < fx1; fx++) {
+                            const int64_t i = (((int64_t)b * g->in_h + iy0 + fy) * g->in_w + ix0 + fx) * g->in_c + c;
+                            const int32_t v = get(input, i, in_bits);
+                            acc = is_max ? tinyc_max_i32(acc, v) : acc + v;
+                            count++;
+                        }
+                    }
+                    if (!is_max) {
+                        if (count == 0) {
+                            status = -1;
+                        } else {
+                            acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                        }
+                    }
+                    put(&w, tinyc_clamp_i32(acc, act_min, act_max));
+                }
+            }
+        }
+    }
+    packer_finish(&w);
+    return status;
+}
+
+void tinyc_add_lowbit(const int8_t *input_1, int32_t bits_1, const int8_t *input_2, int32_t bits_2,
+                      int32_t input_1_offset, int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                      int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int8_t *output,
+                      int32_t out_bits, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                      int32_t out_activation_min, int32_t out_activation_max, int32_t size)
+{
+    int32_t i;
+    packer w;
+    packer_start(&w, output, out_bits);
+    for (i = 0; i < size; i++) {
+        const int32_t a = (int32_t)((uint32_t)(get(input_1, i, bits_1) + input_1_offset) << left_shift);
+        const int32_t b = (int32_t)((uint32_t)(get(input_2, i, bits_2) + input_2_offset) << left_shift);
+        const int32_t sum = (int32_t)((uint32_t)tinyc_requantize(a, input_1_mult, input_1_shift) +
+                                      (uint32_t)tinyc_requantize(b, input_2_mult, input_2_shift));
+        const int32_t out = (int32_t)((uint32_t)tinyc_requantize(sum, out_mult, out_shift) + (uint32_t)out_offset);
+        put(&w, tinyc_clamp_i32(out, out_activation_min, out_activation_max));
+    }
+    packer_finish(&w);
+}
+
+/* TFLite's TfLiteRound to int32: half away from zero, saturating, NaN to 0. */
+static int32_t round_to_i32(float x)
+{
+    const float r = roundf(x);
+    if (r != r) {
+        return 0;
+    }
+    if (r >= 2147483648.0f) {
+        return TINYC_INT32_MAX;
+    }
+    if (r <= -2147483648.0f) {
+        return TINYC_INT32_MIN;
+    }
+    return (int32_t)r;
+}
+
+void tinyc_concat_lowbit(const int8_t *const *inputs, const int32_t *input_bits, int32_t num_inputs,
+                         const int32_t *axis_sizes, int32_t outer, int32_t inner, const int32_t *rescale,
+                         const float *scale, const float *bias, int32_t output_zp, int32_t act_min,
+                         int32_t act_max, int8_t *output, int32_t out_bits)
+{
+    int32_t o, k, j;
+    packer w;
+    packer_start(&w, output, out_bits);
+    for (o = 0; o < outer; o++) {
+        for (k = 0; k < num_inputs; k++) {
+            const int32_t chunk = axis_sizes[k] * inner;
+            const int64_t base = (int64_t)o * chunk;
+            for (j = 0; j < chunk; j++) {
+                int32_t v = get(inputs[k], base + j, input_bits[k]);
+                if (rescale[k]) {
+                    v = (int32_t)((uint32_t)round_to_i32((float)v * scale[k] + bias[k]) + (uint32_t)output_zp);
+                }
+                put(&w, tinyc_clamp_i32(v, act_min, act_max));
+            }
+        }
+    }
+    packer_finish(&w);
+}
+
+void tinyc_requantize_lowbit(const int8_t *input, int32_t in_bits, int32_t size, int32_t input_zp, int32_t output_zp,
+                             int32_t multiplier, int32_t shift, int32_t out_min, int32_t out_max, int8_t *output,
+                             int32_t out_bits)
+{
+    int32_t i;
+    packer w;
+    packer_start(&w, output, out_bits);
+    for (i = 0; i < size; i++) {
+        const int32_t v = tinyc_requantize(get(input, i, in_bits) - input_zp, multiplier, shift);
+        put(&w, tinyc_clamp_i32((int32_t)((uint32_t)v + (uint32_t)output_zp), out_min, out_max));
+    }
+    packer_finish(&w);
+}
+
+void tinyc_quantize_f32_lowbit(const float *input, int32_t size, float scale, int32_t zero_point, int32_t out_min,
+                               int32_t out_max, int8_t *output, int32_t out_bits)
+{
+    int32_t i;
+    packer w;
+    packer_start(&w, output, out_bits);
+    for (i = 0; i < size; i++) {
+        const int32_t v = (int32_t)((uint32_t)round_to_i32(input[i] / scale) + (uint32_t)zero_point);
+        put(&w, tinyc_clamp_i32(v, out_min, out_max));
+    }
+    packer_finish(&w);
+}
+
+void tinyc_dequantize_lowbit_f32(const int8_t *input, int32_t in_bits, int32_t size, float scale, int32_t zero_point,
+                                 float *output)
+{
+    int32_t i;
+    for (i = 0; i < size; i++) {
+        output[i] = (float)((double)scale * (double)(get(input, i, in_bits) - zero_point));
+    }
+}
 """#),
     ("tinyc/tinyc_mean.c", #"""
 /*

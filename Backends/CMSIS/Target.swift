@@ -53,6 +53,19 @@ public enum Target: String, CaseIterable, Sendable {
   /// are constants in Flash (see `Lowering`), not RAM scratch, so they are not counted here.
   public func scratchBytes(_ op: Op, _ g: Graph) -> Int {
     if let s16 = scratchBytesS16(op, g) { return s16 }
+    if Lowering.isLowBit(op, g) {
+      // tinyc's own sub-byte kernels need no scratch; the CMSIS-NN s4 wrappers ask for theirs.
+      guard let s4 = Lowering.cmsisS4Call(op, g) else { return 0 }
+      let (x, f, out) = (g.type(of: op.inputs[0]).shape, g.type(of: op.inputs[1]).shape, g.type(of: op.outputs[0]).shape)
+      switch (s4, op.kind) {
+      case (.convolve, .conv2d(let w, _)):
+        return CMSISBufferSizes(build).convolveWrapperS4(input: x, filterHW: (f[1], f[2]), output: out, conv: ConvGeometry(w))
+      case (.depthwise, .depthwiseConv2d(let w, _, _)):
+        return CMSISBufferSizes(build).depthwiseConvWrapperS4(input: x, filterHW: (f[1], f[2]), output: out, conv: ConvGeometry(w))
+      default:
+        return 0  // arm_fully_connected_s4 takes no buffer
+      }
+    }
     guard let x = op.inputs.first, g.type(of: x).elementType == .i8, g.type(of: x).rank == 4 else { return 0 }
     let input = g.type(of: x).shape
     switch op.kind {
@@ -160,6 +173,23 @@ struct CMSISBufferSizes {
     case .mve:
       return 4 * Self.chInBlockMVE * filterHW.0 * filterHW.1
     }
+  }
+
+  /// `arm_convolve_wrapper_s4_get_buffer_size` (Source/ConvolutionFunctions/
+  /// arm_convolve_get_buffer_sizes_s4.c, v7.0.0): on MVE it returns the s8 MVE wrapper's size;
+  /// otherwise 0 for the 1x1 kernels and two int16 columns of c·h·w (not rounded up, unlike s8).
+  func convolveWrapperS4(input: [Int], filterHW: (Int, Int), output: [Int], conv: ConvGeometry) -> Int {
+    if build == .mve { return convolveWrapper(input: input, filterHW: filterHW, output: output, conv: conv) }
+    if conv.padW == 0 && conv.padH == 0 && filterHW == (1, 1) && conv.dilationW == 1 && conv.dilationH == 1 { return 0 }
+    return 2 * (input[3] * filterHW.0 * filterHW.1) * 2
+  }
+
+  /// `arm_depthwise_conv_wrapper_s4_get_buffer_size` (arm_depthwise_conv_get_buffer_sizes_s4.c,
+  /// v7.0.0): arm_depthwise_conv_s4_opt's buffer when it runs (c·h·w int16 on plain C and DSP
+  /// alike, no 3x3 exception; the s8 MVE size on MVE), else 0.
+  func depthwiseConvWrapperS4(input: [Int], filterHW: (Int, Int), output: [Int], conv: ConvGeometry) -> Int {
+    guard input[3] == output[3], input[0] == 1, conv.dilationW == 1, conv.dilationH == 1 else { return 0 }
+    return build == .mve ? 4 * Self.chInBlockMVE * filterHW.0 * filterHW.1 : input[3] * filterHW.0 * filterHW.1 * 2
   }
 
   /// `arm_fully_connected_s8_get_buffer_size`: the kernel sums on MVE.

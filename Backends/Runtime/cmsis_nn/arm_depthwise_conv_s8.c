@@ -102,20 +102,13 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s4(const cmsis_nn_context *ctx,
                                                   const cmsis_nn_dims *output_dims,
                                                   int8_t *output_data)
 {
-    (void)ctx;
     (void)bias_dims;
+    /* v7.0.0 runs arm_depthwise_conv_s4_opt (which refuses a NULL buffer) for ch_mult 1, batch
+     * 1, no dilation, and arm_depthwise_conv_s4 (no buffer) otherwise. */
+    if (!arm_nn_scratch_ok(ctx, arm_depthwise_conv_wrapper_s4_get_buffer_size(dw_conv_params, input_dims,
+                                                                              filter_dims, output_dims))) {
+        return ARM_CMSIS_NN_ARG_ERROR;
+    }
     return depthwise(1, dw_conv_params, quant_params, input_dims, input_data, filter_dims, filter_data, bias_data,
                      output_dims, output_data);
-}
-
-int32_t arm_depthwise_conv_wrapper_s4_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
-                                                      const cmsis_nn_dims *input_dims,
-                                                      const cmsis_nn_dims *filter_dims,
-                                                      const cmsis_nn_dims *output_dims)
-{
-    (void)dw_conv_params;
-    (void)input_dims;
-    (void)filter_dims;
-    (void)output_dims;
-    return 0;
 }

@@ -81,9 +81,12 @@ arm_cmsis_nn_status arm_fully_connected_s4(const cmsis_nn_context *ctx,
                                            const cmsis_nn_dims *output_dims,
                                            int8_t *output_data)
 {
+    cmsis_nn_fc_params params = *fc_params;
     (void)ctx;
     (void)bias_dims;
-    return fully_connected(1, fc_params, &quant_params->multiplier, &quant_params->shift, 0, input_dims, input_data,
+    /* v7.0.0's arm_fully_connected_s4 needs no buffer and ignores filter_offset (symmetric int4). */
+    params.filter_offset = 0;
+    return fully_connected(1, &params, &quant_params->multiplier, &quant_params->shift, 0, input_dims, input_data,
                            filter_dims, filter_data, bias_data, output_dims, output_data);
 }
 

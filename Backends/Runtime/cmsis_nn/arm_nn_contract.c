@@ -3,7 +3,8 @@
  * (plain C, ARM_MATH_DSP, ARM_MATH_MVEI), written from the library's
  * Source/ConvolutionFunctions/arm_{convolve,depthwise_conv}_get_buffer_sizes_s8.c,
  * Source/FullyConnectedFunctions/arm_fully_connected_get_buffer_sizes_s8.c and
- * Source/PoolingFunctions/arm_avgpool_get_buffer_sizes_s8.c, following the
+ * Source/PoolingFunctions/arm_avgpool_get_buffer_sizes_s8.c and the s4 convolution and
+ * depthwise files (arm_{convolve,depthwise_conv}_get_buffer_sizes_s4.c), following the
  * wrappers' dispatch; and the checks of arm_nn_contract.h.
  */
 #include "arm_nn_contract.h"
@@ -101,6 +102,44 @@ int32_t arm_depthwise_conv_wrapper_s8_get_buffer_size(const cmsis_nn_dw_conv_par
 #else
     return 0;
 #endif
+#endif
+}
+
+/* v7.0.0's arm_convolve_get_buffer_sizes_s4.c: on MVE the s4 wrapper answers what the s8 MVE
+ * wrapper answers; otherwise 0 for the 1x1 (unpadded, undilated) kernels and 2 int16 im2col
+ * columns of rhs_cols = c * w * h (not rounded up, unlike s8) for every other one. */
+int32_t arm_convolve_wrapper_s4_get_buffer_size(const cmsis_nn_conv_params *conv_params,
+                                                const cmsis_nn_dims *input_dims,
+                                                const cmsis_nn_dims *filter_dims,
+                                                const cmsis_nn_dims *output_dims)
+{
+#if defined(ARM_MATH_MVEI)
+    return arm_convolve_wrapper_s8_get_buffer_size(conv_params, input_dims, filter_dims, output_dims);
+#else
+    (void)output_dims;
+    if (conv_params->padding.w == 0 && conv_params->padding.h == 0 && filter_dims->w == 1 && filter_dims->h == 1 &&
+        conv_params->dilation.w == 1 && conv_params->dilation.h == 1) {
+        return 0; /* arm_convolve_1x1_s4_fast / arm_convolve_1x1_s4 */
+    }
+    return 2 * (filter_dims->w * filter_dims->h * input_dims->c) * (int32_t)sizeof(int16_t);
+#endif
+}
+
+/* v7.0.0's arm_depthwise_conv_get_buffer_sizes_s4.c: arm_depthwise_conv_s4_opt's buffer (the
+ * s8 _dsp size, c * w * h int16, on plain C too; the s8 MVE size on MVE), 0 for arm_depthwise_conv_s4. */
+int32_t arm_depthwise_conv_wrapper_s4_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
+                                                      const cmsis_nn_dims *input_dims,
+                                                      const cmsis_nn_dims *filter_dims,
+                                                      const cmsis_nn_dims *output_dims)
+{
+    if (input_dims->c != output_dims->c || input_dims->n != 1 || dw_conv_params->dilation.w != 1 ||
+        dw_conv_params->dilation.h != 1) {
+        return 0;
+    }
+#if defined(ARM_MATH_MVEI)
+    return 4 * ARM_NN_CH_IN_BLOCK_MVE * filter_dims->w * filter_dims->h;
+#else
+    return input_dims->c * filter_dims->w * filter_dims->h * (int32_t)sizeof(int16_t);
 #endif
 }
 

@@ -64,7 +64,7 @@ arm_cmsis_nn_status arm_convolve_wrapper_s4(const cmsis_nn_context *ctx,
                                             const cmsis_nn_dims *output_dims,
                                             int8_t *output_data);
 
-/** Scratch bytes arm_convolve_wrapper_s4 needs here: 0. */
+/** Scratch bytes arm_convolve_wrapper_s4 needs: v7.0.0's answer on this build (arm_nn_contract.c). */
 int32_t arm_convolve_wrapper_s4_get_buffer_size(const cmsis_nn_conv_params *conv_params,
                                                 const cmsis_nn_dims *input_dims,
                                                 const cmsis_nn_dims *filter_dims,
@@ -107,7 +107,7 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s4(const cmsis_nn_context *ctx,
                                                   const cmsis_nn_dims *output_dims,
                                                   int8_t *output_data);
 
-/** Scratch bytes arm_depthwise_conv_wrapper_s4 needs here: 0. */
+/** Scratch bytes arm_depthwise_conv_wrapper_s4 needs: v7.0.0's answer on this build. */
 int32_t arm_depthwise_conv_wrapper_s4_get_buffer_size(const cmsis_nn_dw_conv_params *dw_conv_params,
                                                       const cmsis_nn_dims *input_dims,
                                                       const cmsis_nn_dims *filter_dims,

@@ -333,6 +333,73 @@ void tinyc_logistic_s16(const int16_t *input, int32_t size, int32_t multiplier, 
 void tinyc_tanh_s16(const int16_t *input, int32_t size, int32_t multiplier, int32_t shift, const uint16_t table[256],
                     int16_t *output);
 
+/* ---- Packed 8/4/2-bit integer tensors (tinyc_lowbit.c) ----
+ * Element i of a b-bit tensor (b = 8, 4, 2) holds bits (i*b) mod 8 .. +b-1 of
+ * byte i*b/8, low bits first, two's complement; a tensor of n elements occupies
+ * (n*b + 7)/8 bytes and its unused high bits of the last byte are written 0.
+ * The kernels read packed operands and write packed results in place in the
+ * arena (no whole-tensor unpacking) and compute what tinyc's interpreter (TFLite's
+ * integer arithmetic) computes. Results are written in element order, each byte
+ * once, after every operand element it depends on of that byte has been read. */
+
+/** Geometry of a convolution, depthwise convolution or pooling (NHWC). k_c: filter
+ *  input channels of a (grouped) convolution; ch_mult: depth multiplier (depthwise). */
+typedef struct {
+    int32_t batches, in_h, in_w, in_c;
+    int32_t out_h, out_w, out_c;
+    int32_t k_h, k_w, k_c, ch_mult;
+    int32_t stride_h, stride_w, pad_top, pad_left, dil_h, dil_w;
+} tinyc_lowbit_geometry;
+
+/** Bit widths and requantization of a conv / depthwise / fully-connected layer:
+ *  y = clamp(output_offset + MultiplyByQuantizedMultiplier(acc + bias, multiplier[c], shift[c])),
+ *  with acc = sum of w * (x + input_offset); per_channel 0 uses multiplier[0], shift[0]. */
+typedef struct {
+    int32_t in_bits, w_bits, out_bits;
+    int32_t input_offset, output_offset, act_min, act_max;
+    int32_t per_channel;
+    const int32_t *multiplier;
+    const int32_t *shift;
+} tinyc_lowbit_quant;
+
+/** Element i of a packed tensor, sign-extended. */
+int32_t tinyc_lowbit_get(const int8_t *data, int64_t index, int32_t bits);
+/** CONV_2D (grouped when k_c < in_c), OHWI filter; 0, or -1 on inconsistent groups. */
+int32_t tinyc_conv2d_lowbit(const int8_t *input, const int8_t *filter, const int32_t *bias,
+                            const tinyc_lowbit_geometry *g, const tinyc_lowbit_quant *q, int8_t *output);
+/** DEPTHWISE_CONV_2D, 1HW(C*ch_mult) filter; 0, or -1 when out_c != in_c * ch_mult. */
+int32_t tinyc_depthwise_conv2d_lowbit(const int8_t *input, const int8_t *filter, const int32_t *bias,
+                                      const tinyc_lowbit_geometry *g, const tinyc_lowbit_quant *q, int8_t *output);
+/** FULLY_CONNECTED: rows x depth input, units x depth filter. */
+void tinyc_fully_connected_lowbit(const int8_t *input, int32_t rows, int32_t depth, const int8_t *filter,
+                                  int32_t units, const int32_t *bias, const tinyc_lowbit_quant *q, int8_t *output);
+/** AVERAGE_POOL_2D (is_max 0) / MAX_POOL_2D over k_h x k_w windows clamped to the image, no
+ *  requantization; 0, or -1 when an average window holds no pixel. */
+int32_t tinyc_pool_lowbit(const int8_t *input, int32_t in_bits, const tinyc_lowbit_geometry *g, int32_t is_max,
+                          int32_t act_min, int32_t act_max, int8_t *output, int32_t out_bits);
+/** ADD of same-shape tensors, TFLite's int8 arithmetic (params as tinyc_sub_s8). */
+void tinyc_add_lowbit(const int8_t *input_1, int32_t bits_1, const int8_t *input_2, int32_t bits_2,
+                      int32_t input_1_offset, int32_t input_1_mult, int32_t input_1_shift, int32_t input_2_offset,
+                      int32_t input_2_mult, int32_t input_2_shift, int32_t left_shift, int8_t *output,
+                      int32_t out_bits, int32_t out_offset, int32_t out_mult, int32_t out_shift,
+                      int32_t out_activation_min, int32_t out_activation_max, int32_t size);
+/** CONCATENATION: input k is copied (rescale[k] 0) or requantized as TFLite's
+ *  ConcatenationWithScaling, round(x * scale[k] + bias[k]) + output_zp in float; then clamped. */
+void tinyc_concat_lowbit(const int8_t *const *inputs, const int32_t *input_bits, int32_t num_inputs,
+                         const int32_t *axis_sizes, int32_t outer, int32_t inner, const int32_t *rescale,
+                         const float *scale, const float *bias, int32_t output_zp, int32_t act_min,
+                         int32_t act_max, int8_t *output, int32_t out_bits);
+/** QUANTIZE int -> int: (x - input_zp) rescaled, + output_zp, clamped to [out_min, out_max]. */
+void tinyc_requantize_lowbit(const int8_t *input, int32_t in_bits, int32_t size, int32_t input_zp, int32_t output_zp,
+                             int32_t multiplier, int32_t shift, int32_t out_min, int32_t out_max, int8_t *output,
+                             int32_t out_bits);
+/** QUANTIZE f32 -> int: round(x / scale) + zero_point (half away from zero), clamped. */
+void tinyc_quantize_f32_lowbit(const float *input, int32_t size, float scale, int32_t zero_point, int32_t out_min,
+                               int32_t out_max, int8_t *output, int32_t out_bits);
+/** DEQUANTIZE int -> f32: float(double(scale) * (x - zero_point)). */
+void tinyc_dequantize_lowbit_f32(const int8_t *input, int32_t in_bits, int32_t size, float scale, int32_t zero_point,
+                                 float *output);
+
 #ifdef __cplusplus
 }
 #endif
