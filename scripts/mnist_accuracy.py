@@ -58,7 +58,7 @@ class Runner:
         try:
             report, cmd, _ = mt.compile_model(self.tinyc, self.model, out, calibration=self.calibration, **options)
         except RuntimeError as e:
-            message = str(e).splitlines()[-1].replace("failed: ", "")
+            message = str(e).splitlines()[-1].replace("failed: ", "").replace("tinyc: error: pass mixed-precision: ", "")
             if not ("flash" in options or "ram" in options) or "--bits" in str(e):
                 raise
             row = {"key": key, "label": label, "series": series, "accuracy": None, "refused": message}
@@ -76,6 +76,7 @@ class Runner:
             "ram": report["arena_bytes"],
             "bits": mt.bits_summary(report),
             "command": " ".join(shown),
+            "precision": report["precision"]["tensors"],
             "report": report,
         }
         self.rows.append(row)
@@ -200,7 +201,17 @@ def main():
     p.add_argument("--svg", default=os.path.join(mt.REPO, "docs", "mixed_precision.svg"))
     p.add_argument("--qat", default=os.path.join(mt.REPO, "docs", "qat_mnist.json"), help="train_qat_mnist.py's result, plotted when present")
     p.add_argument("--check", action="store_true", help="only int8 vs mixed at 0.5x Flash on 500 digits (the test)")
+    p.add_argument("--plot-only", action="store_true", help="redraw the SVG from --json and --qat without measuring")
     args = p.parse_args()
+    qat = None
+    if args.qat and os.path.exists(args.qat):
+        with open(args.qat) as f:
+            qat = json.load(f)
+    if args.plot_only:
+        with open(args.json) as f:
+            saved = json.load(f)
+        plot(saved["rows"], saved["float_accuracy"], qat, args.svg)
+        return 0
     if not os.path.exists(args.model):
         print("skip: %s is absent; nothing measured" % args.model)
         return 0
@@ -220,6 +231,7 @@ def main():
     table = markdown(rows, float_acc, len(x))
     print()
     print(table)
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(
             {
@@ -233,10 +245,6 @@ def main():
             indent=1,
         )
         f.write("\n")
-    qat = None
-    if args.qat and os.path.exists(args.qat):
-        with open(args.qat) as f:
-            qat = json.load(f)
     plot(rows, float_acc, qat, args.svg)
     print("\nwrote %s and %s" % (os.path.relpath(args.json), os.path.relpath(args.svg)))
     return 0

@@ -38,7 +38,8 @@ def default_tinyc():
 
 
 def compile_model(tinyc, model, out, calibration=None, flash=None, ram=None, bits=None, explain=False):
-    """`tinyc compile MODEL -O memory -o OUT [...]`; returns (report.json as a dict, the command, stdout)."""
+    """`tinyc compile MODEL -O memory -o OUT [...]`; returns (report.json as a dict, the command,
+    what it printed: stdout, then stderr, where --explain writes)."""
     cmd = [tinyc, "compile", model, "-O", "memory", "-o", out, "--force"]
     if calibration is not None:
         cmd += ["--calibration", calibration]
@@ -54,7 +55,7 @@ def compile_model(tinyc, model, out, calibration=None, flash=None, ram=None, bit
     if r.returncode != 0:
         raise RuntimeError("%s\nfailed: %s" % (" ".join(cmd), (r.stderr or r.stdout).strip()))
     with open(os.path.join(out, "report.json")) as f:
-        return json.load(f), cmd, r.stdout
+        return json.load(f), cmd, r.stdout + r.stderr
 
 
 def _header(out):
@@ -141,10 +142,18 @@ def write_bits(path, table, weight_bits=None, activation_bits=None, keep=()):
 
 
 def bits_summary(report):
-    """A short text of the assignment: the tensors below 8 bits, e.g. 'fc1.weight:4, x:4'."""
+    """A short text of the assignment: 'all 8', 'all weights 4', or the tensors below 8 bits,
+    e.g. 'fc1.weight 2, x 4'."""
     try:
         table = precision_table(report)
     except RuntimeError:
         return ""
-    cut = ["%s:%d" % (t["name"], t["bits"]) for t in table if t["bits"] < 8]
-    return ", ".join(cut) if cut else "all 8"
+    parts = []
+    for kind in ("weight", "activation"):
+        rows = [t for t in table if t["kind"] == kind]
+        widths = {t["bits"] for t in rows}
+        if len(rows) > 1 and len(widths) == 1 and min(widths) < 8:
+            parts.append("all %ss %d" % (kind, min(widths)))
+        else:
+            parts += ["%s %d" % (t["name"], t["bits"]) for t in rows if t["bits"] < 8]
+    return ", ".join(parts) if parts else "all 8"

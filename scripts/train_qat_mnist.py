@@ -427,6 +427,7 @@ def main():
     result["markdown"] = "\n".join(lines)
     print()
     print(result["markdown"])
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(result, f, indent=1)
         f.write("\n")
