@@ -207,6 +207,7 @@ struct PrecisionSearch {
     }
     // Biases on the new grid where a layer's input or weight scale changed.
     let uses = g.useCounts()
+    var copied: [ValueID] = []
     for i in g.ops.indices {
       let op = g.ops[i]
       guard op.kind.weightChannelAxis != nil, op.inputs.count > 2 else { continue }
@@ -223,10 +224,12 @@ struct PrecisionSearch {
         g[b].type = t
         g.constants[b] = ConstantData(bytes)
       } else {
+        copied.append(b)
         let nbID = g.addConstant(name: g.freshName(g[b].name + "_requantized"), type: t, bytes: bytes)
         g.ops[i].inputs[2] = nbID
       }
     }
+    g.dropUnusedConstants(among: copied)
     return g
   }
 

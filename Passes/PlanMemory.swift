@@ -153,8 +153,13 @@ public func planMemory(
 /// - add, sub, mul, div when the operand has exactly the result's shape and element type (no
 ///   broadcasting on that operand, so element i of both share the same bytes); the other operand
 ///   may broadcast, it is a different buffer.
-/// Sub-byte element types are excluded: result element i would share a byte with operand
-/// element i+1, which is not read yet. Ops with several results never qualify.
+/// Sub-byte results are excluded, whatever the operand's width: a packed result byte holds
+/// elements i…i+8/b−1 and is stored once they are all computed, and an operand element they
+/// need may lie in a byte an earlier store overwrote when the widths differ (int2 result over
+/// an int4 operand: result byte k covers operand bytes 2k, 2k+1) or, for a kernel reading a
+/// window (conv, pool), whatever the widths. A sub-byte operand is never overwritten either:
+/// both cases above require the operand at least as wide as a result of 8 bits or more.
+/// Ops with several results never qualify.
 /// The operand must also die at this op (checked by the planner), so nothing reads it later.
 public func inPlaceOperand(of op: Op, in g: Graph) -> ValueID? {
   guard op.outputs.count == 1, let y = op.outputs.first, !op.kind.isView else { return nil }

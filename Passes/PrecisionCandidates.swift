@@ -9,7 +9,8 @@ import TinyIR
 ///   output, defined and read only by ops whose kernels take every width (conv2d,
 ///   depthwise_conv2d and fully_connected as their data operand or result, average_pool2d,
 ///   max_pool2d, add, concat, quantize, dequantize, and reshape, which is a view of the packed
-///   bytes). Model inputs and outputs are never cut.
+///   bytes). Model inputs and outputs are never cut, nor their integer forms in a model with
+///   float I/O (the result of `quantize(input)`, the operand of `dequantize` giving an output).
 /// - Tied together: a reshape's operand and result (they are the same bytes), a pool's operand
 ///   and result (TFLite's pools keep their input's quantization), and the operands and result of
 ///   a concat that all share one quantization (the kernel then copies bytes). A group with one
@@ -49,6 +50,14 @@ public struct PrecisionCandidates: Sendable {
       let (ra, rb) = (find(a), find(b))
       if ra != rb { parent[max(ra, rb)] = min(ra, rb) }
     }
+    // The model's own input and output as the integer graph carries them: quantize(input) and
+    // the operand of a dequantize that is a graph output (an ONNX model with float I/O).
+    var io = outputs
+    let inputs = Set(g.inputs)
+    for op in g.ops {
+      if op.kind == .quantize, let x = op.inputs.first, inputs.contains(x) { io.formUnion(op.outputs) }
+      if op.kind == .dequantize, op.outputs.contains(where: outputs.contains) { io.formUnion(op.inputs) }
+    }
     var activations: [ValueID] = []
     var ok: [ValueID: Bool] = [:]
     for op in g.ops {
@@ -72,7 +81,7 @@ public struct PrecisionCandidates: Sendable {
         activations.append(v)
         parent[v] = v
         let usersOK = (users[v] ?? []).allSatisfy { j in Self.takesAnyWidth(g.ops[j], operand: v) }
-        ok[v] = !outputs.contains(v) && Self.takesAnyWidth(op, result: v, g) && usersOK
+        ok[v] = !io.contains(v) && Self.takesAnyWidth(op, result: v, g) && usersOK
       }
     }
     // Ties.

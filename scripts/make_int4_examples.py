@@ -43,14 +43,14 @@ STEM = "int4_cnn"
 
 
 def int4_cnn():
-    """conv 3x3 (8) -> depthwise 3x3 -> conv 1x1 (16) -> max pool 2 -> average pool 5 -> dense 6."""
-    conv0 = mx.conv(8, 3, name="conv0")
+    """conv 3x3 (7) -> depthwise 3x3 -> conv 1x1 (16) -> max pool 2 -> average pool 5 -> dense 6."""
+    conv0 = mx.conv(7, 3, name="conv0")
     dw = mx.dwconv(3, name="dw1")
     pw = mx.conv(16, 1, name="pw1")
     fc = mx.dense(6, name="fc")
 
     def forward(x):                                                    # 1x10x10x3
-        y = tf.nn.relu(conv0(x))                                       # 1x10x10x8
+        y = tf.nn.relu(conv0(x))                                       # 1x10x10x7
         y = tf.nn.relu6(dw(y))
         y = tf.nn.relu(pw(y))                                          # 1x10x10x16
         y = tf.nn.max_pool2d(y, ksize=2, strides=2, padding="VALID")   # 1x5x5x16
@@ -58,6 +58,8 @@ def int4_cnn():
         y = tf.reshape(y, (1, 16))
         return mx.tap(fc, y)
 
+    # 7 filters of 3x3x3 (189 values) and a 3x3x7 depthwise kernel (63): odd counts, so filter rows start
+    # mid-byte and the last byte's high nibble is padding, the cases a per-row packing would get wrong.
     return mx.Net(STEM, (1, 10, 10, 3), forward, [conv0, dw, pw, fc], head=fc)
 
 

@@ -56,6 +56,23 @@ public struct CEmitter {
     return (header(g, layout, armclangScratch: lowering.armclangScratchBytes), source(g, layout, lowering, body))
   }
 
+  /// Flash the emitted C's constants occupy: the bytes of every `static const` array in
+  /// `source` (what `emit` returns): weights and biases (sub-byte ones packed), requantization
+  /// multipliers and shifts, kernel sums, tables. Read from the C itself, so every array the
+  /// lowering writes is counted, whichever part of it writes one.
+  public static func constantBytes(ofSource source: String) -> Int {
+    let sizes = ["float": 4, "int64_t": 8, "int32_t": 4, "uint32_t": 4, "int16_t": 2, "uint16_t": 2, "int8_t": 1, "uint8_t": 1]
+    var total = 0
+    for line in source.split(separator: "\n") where line.hasPrefix("static const ") {
+      let words = line.dropFirst("static const ".count).split(separator: " ", maxSplits: 1)
+      guard words.count == 2, let size = sizes[String(words[0])], let open = words[1].firstIndex(of: "["),
+        let close = words[1].firstIndex(of: "]"), let count = Int(words[1][words[1].index(after: open)..<close])
+      else { continue }
+      total += size * count
+    }
+    return total
+  }
+
   private func cType(_ t: TensorType) -> String { CSource.type(t.elementType) }
 
   private func signature(_ g: Graph) -> String {
