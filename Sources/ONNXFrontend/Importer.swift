@@ -23,6 +23,15 @@ struct DQConst {
   var zeroPoints: [Int]
   /// Logical axis for per-axis quantization.
   var axis: Int?
+  /// A sub-byte IR type for the codes (a QCDQ Clip), instead of the data type's own.
+  var narrow: NarrowType? = nil
+}
+
+/// The IR type a clipped (QCDQ) tensor is held in, and the offset subtracted from its ONNX
+/// codes and zero points.
+struct NarrowType {
+  var type: ElementType
+  var shift: Int
 }
 
 enum Entry {
@@ -70,6 +79,12 @@ final class Importer {
   /// The quantization a raw integer value gets when nothing assigns one.
   var rawDefault: [ValueID: Quantization] = [:]
   var materialized: [String: ValueID] = [:]
+  /// Clip results (QCDQ) of integer constants that a DequantizeLinear gives a sub-byte type.
+  var narrowedConstants: [String: NarrowType] = [:]
+  /// Sub-byte quantize results of QCDQ Clips: the offset from their ONNX codes.
+  var narrowedValues: [ValueID: Int] = [:]
+  /// The ONNX type of each QuantizeLinear result (the Clip bounds are codes of it).
+  var onnxContainer: [ValueID: ONNXTensor.DataType] = [:]
   var converted: [String: ValueID] = [:]
 
   init(file: String, baseDirectory: String?, options: ONNXImportOptions) {
@@ -514,8 +529,9 @@ final class Importer {
   // MARK: constants and operands
 
   /// A constant's IR type and bytes (uint8 shifted to int8, int64 narrowed to int32).
-  func constantValue(_ t: ONNXTensor, name: String, quant: Quantization? = nil) throws -> ValueID {
-    let (et, shift) = try irElement(t.dataType, what: "constant '\(name)'")
+  func constantValue(_ t: ONNXTensor, name: String, quant: Quantization? = nil, narrow: NarrowType? = nil) throws -> ValueID {
+    var (et, shift) = try irElement(t.dataType, what: "constant '\(name)'")
+    if let narrow { (et, shift) = (narrow.type, narrow.shift) }
     try checkShape(t.shape, "constant '\(name)'")
     let bytes: [UInt8]
     if et == .f32 {
@@ -592,10 +608,11 @@ final class Importer {
         d.data = d.data.reshaped(r)
       }
       guard perm.count == d.data.shape.count else { throw fail("internal: permutation rank") }
-      let (_, shift) = try irElement(d.data.dataType, what: "'\(name)'")
+      var (_, shift) = try irElement(d.data.dataType, what: "'\(name)'")
+      if let n = d.narrow { shift = n.shift }
       var q = Quantization(scales: d.scales, zeroPoints: d.zeroPoints.map { $0 - shift }, axis: nil)
       if let a = d.axis { q.axis = perm.firstIndex(of: a) }
-      let c = try constantValue(d.data.transposed(perm), name: name + "_q", quant: q)
+      let c = try constantValue(d.data.transposed(perm), name: name + "_q", quant: q, narrow: d.narrow)
       id = try emit(.dequantize, [c], .f32, nil, name: name)
     case .value(let v):
       var p = try toPlain(v)

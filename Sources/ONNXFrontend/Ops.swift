@@ -117,6 +117,7 @@ extension Importer {
   }
 
   func clip() throws {
+    if try clipOfQuantized() { return }
     var lo = -Float.greatestFiniteMagnitude
     var hi = Float.greatestFiniteMagnitude
     if opset < 11 {
@@ -745,7 +746,8 @@ extension Importer {
       let inner = axis.map { shape[($0 + 1)...].reduce(1, *) } ?? 1
       for (i, f) in t.floats.enumerated() {
         let c = axis.map { (i / inner) % shape[$0] } ?? 0
-        let v = (Double(f) / Double(p.scales[c])).rounded(.toNearestOrEven) + Double(p.zeroPoints[c])
+        // x / scale in float, as ONNX Runtime divides, then half to even.
+        let v = Double(f / p.scales[c]).rounded(.toNearestOrEven) + Double(p.zeroPoints[c])
         q.append(v.isNaN ? 0 : Int(min(max(v, Double(r.lowerBound)), Double(r.upperBound))))
       }
       entries[out] = .constant(ONNXTensor(dataType: p.type, shape: t.shape, ints: q))
@@ -758,6 +760,7 @@ extension Importer {
     var q = Quantization(scales: p.scales, zeroPoints: p.zeroPoints.map { $0 - shift }, axis: nil)
     if let axis { q.axis = x.layout == .nhwc ? nhwcPerm.firstIndex(of: axis) : axis }
     let id = try emit(.quantize, [x.id], et, q, name: out)
+    onnxContainer[id] = p.type
     define(out, RValue(id: id, shape: x.shape, layout: x.layout))
   }
 
@@ -778,11 +781,17 @@ extension Importer {
     switch e {
     case .constant(let t):
       guard !t.dataType.isFloat else { throw fail("DequantizeLinear takes an integer tensor") }
-      entries[out] = .dq(DQConst(data: t, scales: p.scales, zeroPoints: p.zeroPoints, axis: axis))
+      var d = DQConst(data: t, scales: p.scales, zeroPoints: p.zeroPoints, axis: axis)
+      if let n = narrowedConstants[xn] {
+        guard p.type == t.dataType else { throw fail("the zero point type \(p.type.name) differs from the clipped \(t.dataType.name) data") }
+        d.narrow = n
+      }
+      entries[out] = .dq(d)
     case .dq: throw fail("DequantizeLinear of a float tensor")
     case .value(let x):
       guard elementType(x) != .f32 else { throw fail("DequantizeLinear takes an integer tensor") }
-      let (_, shift) = try irElement(p.type, what: "input")
+      var (_, shift) = try irElement(p.type, what: "input")
+      if let s = narrowedValues[x.id] { shift = s }
       var q = Quantization(scales: p.scales, zeroPoints: p.zeroPoints.map { $0 - shift }, axis: nil)
       if let axis { q.axis = x.layout == .nhwc ? nhwcPerm.firstIndex(of: axis) : axis }
       try assignQuantization(x.id, q, reader: "DequantizeLinear")

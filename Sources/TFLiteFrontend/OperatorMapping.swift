@@ -60,7 +60,7 @@ extension Importer {
     let outType = try irType(outInfo)
     let O = Schema.Op.self
     if outInfo.type == Schema.TensorType.float32 {
-      let quantizedTypes = [Schema.TensorType.int8, Schema.TensorType.uint8, Schema.TensorType.int16]
+      let quantizedTypes = [Schema.TensorType.int8, Schema.TensorType.uint8, Schema.TensorType.int16, Schema.TensorType.int4]
       for j in op.inputs.dropFirst() where j != -1 {
         try checkIndex(j, of: op)
         let t = try tensor(j)
@@ -74,6 +74,7 @@ extension Importer {
     }
     let Opt = Schema.Options.self
     try need(1...Int(UInt16.max))
+    try checkInt4Operands(op)
     let x = try operand(op.inputs[0], of: op)
     let xs = graph.type(of: x).shape
     var operands = [x]

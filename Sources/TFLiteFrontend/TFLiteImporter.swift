@@ -299,13 +299,14 @@ struct Importer {
     case T.int16: et = .i16
     case T.int8: et = .i8
     case T.uint8: et = .u8
-    case T.int4: et = .i4
-    case T.int64:
-      // The biases of 16x8 layers; imported as soon as the IR has a 64-bit element type.
-      guard let i64 = ElementType(rawValue: "i64") else {
-        throw TFLiteError("element type INT64 is not supported", at: .tensor(j))
+    case T.int4:
+      // TFLite Micro runs INT4 only as constant filters (int8 activations); packed, low nibble first.
+      guard t.data != nil else {
+        throw TFLiteError(
+          "INT4 is supported only for constant weights (TFLite Micro runs int4 filters with int8 activations)",
+          at: .tensor(j))
       }
-      et = i64
+      et = .i4
     default: throw TFLiteError("element type \(T.name(t.type)) is not supported", at: .tensor(j))
     }
     guard !t.isVariable else { throw TFLiteError("variable tensors are not supported", at: .tensor(j)) }
@@ -347,9 +348,10 @@ struct Importer {
     let t = try tensor(j)
     let type = try irType(t)
     guard let data = t.data, data.count == type.byteCount else {
+      let packing = type.elementType == .i4 ? " (two 4-bit values per byte, the last one padded)" : ""
       throw TFLiteError(
         "buffer \(t.buffer) has \(t.data?.count ?? 0) bytes, but shape \(t.shape) of "
-          + "\(Schema.TensorType.name(t.type)) needs \(type.byteCount)", at: .tensor(j))
+          + "\(Schema.TensorType.name(t.type)) needs \(type.byteCount)\(packing)", at: .tensor(j))
     }
     let v = graph.addConstant(name: "t\(j)", type: type, bytes: data)
     values[j] = v
