@@ -12,9 +12,10 @@ import TinyIR
 ///     %y = fully_connected(%f, %w, %b) : 1x4xi8 q(0.25, 0) loc(onnx "fc")
 ///
 /// after (`%w` now holds column `src[j]` where it held column `j`, `src` being the transpose's
-/// source index of element `j`):
+/// source index of element `j`; the reshape's result is no longer the model's Flatten output,
+/// so its location names this pass):
 ///
-///     %f = reshape(%x) {shape [1, 12]} : 1x12xi8 q(0.5, 1) loc(onnx "Flatten")
+///     %f = reshape(%x) {shape [1, 12]} : 1x12xi8 q(0.5, 1) loc(fold-flatten-transpose "Flatten")
 ///     %y = fully_connected(%f, %w, %b) : 1x4xi8 q(0.25, 0) loc(onnx "fc")
 ///
 /// Why it is exact: each output is Σ_j w[o][j]·t[j] = Σ_i w'[o][i]·x[i] with the same products;
@@ -53,6 +54,9 @@ extension Graph {
         ops[fc].inputs[1] = copy
       }
       ops[r].inputs[0] = x
+      // The flattened value is no longer the source model's tensor (its elements are in NHWC
+      // order), so it is this pass's: per-layer comparisons against the source skip it.
+      ops[r].location = Location(source: "fold-flatten-transpose", name: ops[r].location.name)
       removed.insert(t)
     }
     removeOps(removed)

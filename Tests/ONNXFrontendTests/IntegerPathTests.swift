@@ -168,7 +168,7 @@ import TinyIR
         example("cnn1d_qdq", layers: 9),
       ]
         + (IntegerPathTests.hasShared
-          ? [shared("kws_ref_model", layers: 13), shared("pretrainedResnet_quant", layers: 16), shared("burn_mnist.qdq", layers: 9)]
+          ? [shared("kws_ref_model", layers: 13), shared("pretrainedResnet_quant", layers: 16), shared("burn_mnist.qdq", layers: 8)]
           : [])
     }
   }

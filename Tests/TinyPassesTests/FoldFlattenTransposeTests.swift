@@ -28,7 +28,7 @@ import TinyIR
           %f = reshape(%t) {shape [1, 12]} : 1x12xi8 q(0.5, 1) loc(onnx "Flatten")
       """
       : """
-      %f = reshape(%x) {shape [1, 12]} : 1x12xi8 q(0.5, 1) loc(onnx "Flatten")
+      %f = reshape(%x) {shape [1, 12]} : 1x12xi8 q(0.5, 1) loc(fold-flatten-transpose "Flatten")
       """
     return """
       graph @g(%x: 1x2x2x3xi8 q(0.5, 1)) -> (1x2xi8 q(0.25, -3)) {
