@@ -235,46 +235,6 @@ def _typed_zero(b, name, container, value, count=None):
 MODELS = {"cnn_int4_qdq": "int4", "cnn_qcdq": "qcdq"}
 
 
-def write_layer_goldens(model_path, golden_dir):
-    """make_onnx_examples.write_layer_goldens's layout, except that node outputs of type int4 / uint4 get no
-    file (ONNX Runtime cannot hand them to numpy): such a node is listed with "outputs": []."""
-    import json
-    stem = os.path.splitext(os.path.basename(model_path))[0]
-    model = onnx.shape_inference.infer_shapes(onnx.load(model_path), strict_mode=True)
-    g = model.graph
-    graph_outputs = {o.name for o in g.output}
-    typed = {vi.name: vi for vi in list(g.value_info) + list(g.output)}
-    four_bit = {n for n, vi in typed.items() if vi.type.tensor_type.elem_type in (TensorProto.INT4, TensorProto.UINT4)}
-    for n in g.node:
-        for name in n.output:
-            if name and name not in graph_outputs and name not in four_bit:
-                g.output.append(typed[name])
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "all.onnx")
-        onnx.save(model, path)
-        sess = mo.session(path)
-        names = [o.name for o in sess.get_outputs()]
-        values = dict(zip(names, sess.run(None, {g.input[0].name: mo.golden_input(0, SHAPE)})))
-    out_dir = os.path.join(golden_dir, "layers", f"{stem}.input0")
-    os.makedirs(out_dir, exist_ok=True)
-    index = []
-    for i, n in enumerate(g.node):
-        outs = []
-        for j, name in enumerate(n.output):
-            if not name or name in four_bit:
-                continue
-            file = f"node{i}.npy" if j == 0 else f"node{i}_{j}.npy"
-            v = values[name]
-            np.save(os.path.join(out_dir, file), v)
-            outs.append({"file": file, "name": name, "shape": list(v.shape), "dtype": str(v.dtype)})
-        index.append({"index": i, "name": n.name, "op_type": n.op_type, "outputs": outs})
-    with open(os.path.join(golden_dir, "layers", f"{stem}.json"), "w") as f:
-        f.write('{"model": %s, "input": %s, "nodes": [\n' % (
-            json.dumps(os.path.basename(model_path)), json.dumps(f"{stem}.input0.npy")))
-        f.write(",\n".join(" " + json.dumps(entry) for entry in index))
-        f.write("\n]}\n")
-
-
 def check(path, golden_dir):
     """Outputs and layer goldens of a committed model against a fresh ONNX Runtime run."""
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -287,7 +247,7 @@ def check(path, golden_dir):
             print(f"{stem} input {k}: differs")
             ok = False
     with tempfile.TemporaryDirectory() as tmp:
-        write_layer_goldens(path, tmp)
+        mo.write_layer_goldens(path, tmp)
         fresh = os.path.join(tmp, "layers", f"{stem}.input0")
         kept = os.path.join(golden_dir, "layers", f"{stem}.input0")
         if sorted(os.listdir(fresh)) != sorted(os.listdir(kept)):
@@ -319,7 +279,7 @@ def main():
             continue
         onnx.save(m, path)
         mo.write_goldens(path, golden_dir)
-        write_layer_goldens(path, golden_dir)
+        mo.write_layer_goldens(path, golden_dir)
         print(mo.summary(path))
     return 0 if ok else 1
 

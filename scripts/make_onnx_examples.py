@@ -284,16 +284,19 @@ def write_goldens(model_path: str, golden_dir: str) -> None:
 
 
 def write_layer_goldens(model_path: str, golden_dir: str) -> None:
-    """Every node's outputs for golden input 0, so that a mismatch can be traced to one node."""
+    """Every node's outputs for golden input 0, so that a mismatch can be traced to one node.
+    Outputs of type int4 / uint4 get no file (ONNX Runtime cannot hand them to numpy): such a
+    node is listed with "outputs": []."""
     import json
     stem = os.path.splitext(os.path.basename(model_path))[0]
     model = onnx.shape_inference.infer_shapes(onnx.load(model_path), strict_mode=True)
     g = model.graph
     graph_outputs = {o.name for o in g.output}
     typed = {vi.name: vi for vi in list(g.value_info) + list(g.output)}
+    four_bit = {n for n, vi in typed.items() if vi.type.tensor_type.elem_type in (TensorProto.INT4, TensorProto.UINT4)}
     for n in g.node:
         for name in n.output:
-            if name and name not in graph_outputs:
+            if name and name not in graph_outputs and name not in four_bit:
                 g.output.append(typed[name])
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "all.onnx")
@@ -307,7 +310,7 @@ def write_layer_goldens(model_path: str, golden_dir: str) -> None:
     for i, n in enumerate(g.node):
         outs = []
         for j, name in enumerate(n.output):
-            if not name:
+            if not name or name in four_bit:
                 continue
             file = f"node{i}.npy" if j == 0 else f"node{i}_{j}.npy"
             v = values[name]
